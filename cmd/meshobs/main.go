@@ -1,0 +1,96 @@
+// Command meshobs is the meshobs stdio node: newline-delimited JSON requests
+// on stdin, one reply line per request on stdout, diagnostics on stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/meshobs/meshobs"
+	"github.com/meshobs/meshobs/node"
+	"github.com/meshobs/meshobs/telemetry"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs injected; it returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("meshobs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg := meshobs.DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = meshobs.LoadConfig(*configPath); err != nil {
+			fmt.Fprintf(stderr, "meshobs: %v\n", err)
+			return 2
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	p, err := telemetry.New(
+		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
+		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshobs: %v\n", err)
+		return 1
+	}
+	n := node.New(p, node.WithMaxLineBytes(cfg.MaxLineBytes), node.WithLogger(logger))
+
+	// A reader that closes stdout must not kill us with SIGPIPE: the write
+	// fails instead, and we shut down cleanly.
+	signal.Ignore(syscall.SIGPIPE)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	done := make(chan error, 1)
+	go func() { done <- n.Run(stdin, stdout) }()
+	code := 0
+	select {
+	case err = <-done:
+		if err != nil && !errors.Is(err, node.ErrStopped) {
+			fmt.Fprintf(stderr, "meshobs: %v\n", err)
+			if !errors.Is(err, syscall.EPIPE) {
+				code = 1
+			}
+		}
+	case sig := <-sigs:
+		logger.Info("shutting down", "signal", sig.String())
+		if err := n.Stop(); err != nil && !errors.Is(err, syscall.EPIPE) {
+			fmt.Fprintf(stderr, "meshobs: %v\n", err)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "meshobs: shutdown: %v\n", err)
+	}
+	return code
+}
+
+// cmp returns the first non-empty string.
+func cmp(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,93 @@
+package meshobs
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultConfigYAML is config.yaml, the documented defaults built into the binary.
+//
+//go:embed config.yaml
+var DefaultConfigYAML []byte
+
+// Config is the node's configuration file.
+type Config struct {
+	// DefaultService names spans that name no service, and meshobs's own metric resource.
+	DefaultService string `yaml:"default_service"`
+	// MaxLineBytes is the longest input line accepted.
+	MaxLineBytes int `yaml:"max_line_bytes"`
+	// Retention bounds the in-memory stores' individual entries.
+	Retention Retention `yaml:"retention"`
+	// ShutdownTimeout bounds flushing at exit.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Retention is how many of the newest individual entries each store keeps.
+type Retention struct {
+	// AccessLogs is the number of access-log entries kept for raw queries.
+	AccessLogs int `yaml:"access_logs"`
+	// Spans is the number of spans kept for get_trace and trace joins.
+	Spans int `yaml:"spans"`
+}
+
+// DefaultConfig returns the built-in configuration.
+func DefaultConfig() Config {
+	c, err := parseConfig(DefaultConfigYAML, Config{})
+	if err != nil {
+		panic("meshobs: built-in config.yaml is invalid: " + err.Error())
+	}
+	return c
+}
+
+// LoadConfig reads the file at path over the built-in defaults, so a file
+// needs only the keys it changes. Unknown keys and invalid values are errors
+// naming the key.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c, err := parseConfig(data, DefaultConfig())
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func parseConfig(data []byte, base Config) (Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	c := base
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every invalid value, naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DefaultService == "" {
+		errs = append(errs, errors.New("default_service: must not be empty"))
+	}
+	if c.MaxLineBytes < 1024 {
+		errs = append(errs, fmt.Errorf("max_line_bytes: must be at least 1024, not %d", c.MaxLineBytes))
+	}
+	if c.Retention.AccessLogs < 1 {
+		errs = append(errs, fmt.Errorf("retention.access_logs: must be at least 1, not %d", c.Retention.AccessLogs))
+	}
+	if c.Retention.Spans < 1 {
+		errs = append(errs, fmt.Errorf("retention.spans: must be at least 1, not %d", c.Retention.Spans))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, not %s", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,17 @@
+// Package exporters holds meshobs's in-memory OpenTelemetry exporters and the
+// outbound ones built from configuration.
+//
+// The in-memory stores are ordinary OTel SDK components that any Go
+// application can register in its own providers:
+//
+//   - [SpanStore] is a [sdktrace.SpanProcessor] and a [sdktrace.SpanExporter];
+//     it keeps the newest spans in a bounded ring, indexed by trace.
+//   - [LogStore] is a [sdklog.Processor] and a [sdklog.Exporter]; it keeps the
+//     newest access-log records in a bounded ring and exact per-service and
+//     per-(source, target) aggregates that are never evicted.
+//   - [MetricReader] is a [sdkmetric.Reader] that collects on demand.
+//
+// All of them are safe for concurrent use, copy what the SDK may reuse, keep
+// their data after Shutdown (reads usually happen after a final flush) and
+// return copies from their getters.
+package exporters

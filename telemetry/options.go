@@ -1,0 +1,81 @@
+package telemetry
+
+import (
+	"time"
+
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// DefaultService is the service of spans that name none, unless configured.
+const DefaultService = "meshobs"
+
+type config struct {
+	now            func() time.Time
+	defaultService string
+	logRetention   int
+	spanRetention  int
+	base           *resource.Resource
+	spanProcessors []sdktrace.SpanProcessor
+	logProcessors  []sdklog.Processor
+	metricReaders  []sdkmetric.Reader
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		now:            time.Now,
+		defaultService: DefaultService,
+		logRetention:   100_000,
+		spanRetention:  100_000,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.base == nil {
+		c.base = resource.Empty()
+	}
+	return c
+}
+
+// Option configures a Pipeline.
+type Option func(*config)
+
+// WithClock sets the clock used for timestamps and rate windows (default time.Now).
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithDefaultService names the service of spans that name none.
+func WithDefaultService(name string) Option {
+	return func(c *config) {
+		if name != "" {
+			c.defaultService = name
+		}
+	}
+}
+
+// WithRetention sets how many access-log entries and spans the in-memory stores keep.
+func WithRetention(logs, spans int) Option {
+	return func(c *config) { c.logRetention, c.spanRetention = logs, spans }
+}
+
+// WithResource sets the resource every provider starts from; each service's
+// providers add their own service.name to it.
+func WithResource(r *resource.Resource) Option { return func(c *config) { c.base = r } }
+
+// WithSpanProcessor adds an outbound span processor shared by every service's TracerProvider.
+// The pipeline shuts it down once, in Shutdown.
+func WithSpanProcessor(p sdktrace.SpanProcessor) Option {
+	return func(c *config) { c.spanProcessors = append(c.spanProcessors, p) }
+}
+
+// WithLogProcessor adds an outbound log processor shared by every service's LoggerProvider.
+// The pipeline shuts it down once, in Shutdown.
+func WithLogProcessor(p sdklog.Processor) Option {
+	return func(c *config) { c.logProcessors = append(c.logProcessors, p) }
+}
+
+// WithMetricReader adds an outbound metric reader (periodic OTLP, Prometheus).
+func WithMetricReader(r sdkmetric.Reader) Option {
+	return func(c *config) { c.metricReaders = append(c.metricReaders, r) }
+}

@@ -1,0 +1,323 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	otellog "go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/graph"
+	"github.com/meshobs/meshobs/semconv"
+)
+
+// Pipeline turns validated requests into OpenTelemetry SDK calls. Every
+// service gets its own TracerProvider and LoggerProvider (resource
+// service.name = the service), created on first use and sharing one set of
+// processors; metrics go through one MeterProvider whose points carry the
+// service as an attribute, since a metric reader can serve only one provider.
+//
+// A Pipeline is safe for concurrent use.
+type Pipeline struct {
+	cfg config
+
+	// Logs, Spans and Metrics capture everything the SDK emits; Graph is fed by Logs and Spans.
+	Logs    *exporters.LogStore
+	Spans   *exporters.SpanStore
+	Metrics *exporters.MetricReader
+	Graph   *graph.Graph
+
+	ids            *idGenerator
+	meterProvider  *sdkmetric.MeterProvider
+	requests       metric.Int64Counter
+	duration       metric.Float64Histogram
+	spanProcessors []sdktrace.SpanProcessor // registered with every TracerProvider
+	logProcessors  []sdklog.Processor       // registered with every LoggerProvider
+
+	mu       sync.Mutex
+	services map[string]*serviceProviders
+	series   map[seriesKey]metric.MeasurementOption
+	closed   bool
+}
+
+type serviceProviders struct {
+	tracerProvider *sdktrace.TracerProvider
+	tracer         trace.Tracer
+	loggerProvider *sdklog.LoggerProvider
+	logger         otellog.Logger
+}
+
+type seriesKey struct {
+	service, source, target string
+	status                  int
+}
+
+// ErrShutdown is returned for requests that arrive after Shutdown.
+var ErrShutdown = errors.New("telemetry: pipeline is shut down")
+
+// New builds a Pipeline with its in-memory stores.
+func New(opts ...Option) (*Pipeline, error) {
+	cfg := newConfig(opts)
+	p := &Pipeline{
+		cfg:      cfg,
+		Graph:    graph.New(),
+		Metrics:  exporters.NewMetricReader(),
+		ids:      newIDGenerator(),
+		services: make(map[string]*serviceProviders),
+		series:   make(map[seriesKey]metric.MeasurementOption),
+	}
+	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph))
+	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.Graph))
+
+	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.Spans}}
+	for _, sp := range cfg.spanProcessors {
+		p.spanProcessors = append(p.spanProcessors, sharedSpanProcessor{sp})
+	}
+	p.logProcessors = []sdklog.Processor{sharedLogProcessor{p.Logs}}
+	for _, lp := range cfg.logProcessors {
+		p.logProcessors = append(p.logProcessors, sharedLogProcessor{lp})
+	}
+
+	res, err := p.resource(cfg.defaultService)
+	if err != nil {
+		return nil, err
+	}
+	mopts := []sdkmetric.Option{
+		sdkmetric.WithResource(res),
+		sdkmetric.WithReader(p.Metrics),
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter),
+		sdkmetric.WithView(sdkmetric.NewView(
+			sdkmetric.Instrument{Name: semconv.RequestDurationName},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}},
+		)),
+	}
+	for _, r := range cfg.metricReaders {
+		mopts = append(mopts, sdkmetric.WithReader(r))
+	}
+	p.meterProvider = sdkmetric.NewMeterProvider(mopts...)
+	meter := p.meterProvider.Meter(semconv.ScopeName)
+	if p.requests, err = meter.Int64Counter(semconv.RequestsName,
+		metric.WithUnit(semconv.RequestsUnit),
+		metric.WithDescription("Requests reported by sidecars.")); err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if p.duration, err = meter.Float64Histogram(semconv.RequestDurationName,
+		metric.WithUnit(semconv.RequestDurationUnit),
+		metric.WithDescription("Duration of requests reported by sidecars.")); err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	return p, nil
+}
+
+// Now returns the pipeline clock's current time.
+func (p *Pipeline) Now() time.Time { return p.cfg.now() }
+
+// DefaultService returns the service of spans that name none.
+func (p *Pipeline) DefaultService() string { return p.cfg.defaultService }
+
+func (p *Pipeline) resource(service string) (*resource.Resource, error) {
+	r, err := resource.Merge(p.cfg.base, resource.NewSchemaless(semconv.ServiceName.String(service)))
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: resource for %q: %w", service, err)
+	}
+	return r, nil
+}
+
+// providers returns the providers of service, creating them on first use.
+func (p *Pipeline) providers(service string) (*serviceProviders, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrShutdown
+	}
+	if sp := p.services[service]; sp != nil {
+		return sp, nil
+	}
+	res, err := p.resource(service)
+	if err != nil {
+		return nil, err
+	}
+	topts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithIDGenerator(p.ids),
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+	}
+	for _, sp := range p.spanProcessors {
+		topts = append(topts, sdktrace.WithSpanProcessor(sp))
+	}
+	lopts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+	for _, lp := range p.logProcessors {
+		lopts = append(lopts, sdklog.WithProcessor(lp))
+	}
+	sp := &serviceProviders{
+		tracerProvider: sdktrace.NewTracerProvider(topts...),
+		loggerProvider: sdklog.NewLoggerProvider(lopts...),
+	}
+	sp.tracer = sp.tracerProvider.Tracer(semconv.ScopeName)
+	sp.logger = sp.loggerProvider.Logger(semconv.ScopeName)
+	p.services[service] = sp
+	return sp, nil
+}
+
+// measurement returns the reusable attribute option of one metric series.
+func (p *Pipeline) measurement(k seriesKey) metric.MeasurementOption {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if o, ok := p.series[k]; ok {
+		return o
+	}
+	kvs := make([]attribute.KeyValue, 0, 4)
+	kvs = append(kvs, semconv.Service.String(k.service))
+	if k.source != "" {
+		kvs = append(kvs, semconv.Source.String(k.source), semconv.Target.String(k.target))
+	}
+	kvs = append(kvs, semconv.StatusCode.Int(k.status))
+	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	p.series[k] = o
+	return o
+}
+
+// Record reports one request: a Counter increment, a Histogram measurement
+// and an access-log record. It returns the number of requests service has
+// reported so far, as captured by the log store.
+func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
+	sp, err := p.providers(r.Service)
+	if err != nil {
+		return 0, err
+	}
+	source, target, _ := r.Edge()
+	m := p.measurement(seriesKey{r.Service, source, target, r.Status})
+	p.requests.Add(ctx, 1, m)
+	p.duration.Record(ctx, r.DurationMs, m)
+
+	now := p.cfg.now()
+	ts := r.Timestamp
+	if ts.IsZero() {
+		ts = now
+	}
+	var rec otellog.Record
+	rec.SetEventName(semconv.AccessLogEventName)
+	rec.SetTimestamp(ts)
+	rec.SetObservedTimestamp(now)
+	rec.SetSeverity(otellog.SeverityInfo)
+	rec.SetSeverityText("INFO")
+	if source != "" {
+		rec.AddAttributes(semconv.Source.String(source), semconv.Target.String(target))
+	}
+	rec.AddAttributes(semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
+	if r.Method != "" {
+		rec.AddAttributes(semconv.Method.String(r.Method))
+	}
+	if r.Path != "" {
+		rec.AddAttributes(semconv.Path.String(r.Path))
+	}
+	if r.Protocol != "" {
+		rec.AddAttributes(semconv.Protocol.String(r.Protocol))
+	}
+	lctx := ctx
+	if r.TraceID.IsValid() {
+		lctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: r.TraceID, SpanID: r.SpanID, TraceFlags: trace.FlagsSampled, Remote: true,
+		}))
+	}
+	sp.logger.Emit(lctx, rec)
+	return p.Logs.ServiceRequests(r.Service), nil
+}
+
+// StartSpan records one span that ended now and started r.Duration ago,
+// and returns its span context.
+func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanContext, error) {
+	service := r.Service
+	if service == "" {
+		service = p.cfg.defaultService
+	}
+	sp, err := p.providers(service)
+	if err != nil {
+		return trace.SpanContext{}, err
+	}
+	if r.TraceID.IsValid() {
+		parent := r.ParentSpanID
+		if !parent.IsValid() {
+			parent, _, _ = p.Spans.Root(r.TraceID)
+		}
+		if parent.IsValid() {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+				TraceID: r.TraceID, SpanID: parent, TraceFlags: trace.FlagsSampled, Remote: true,
+			}))
+		} else {
+			ctx = withTraceID(ctx, r.TraceID)
+		}
+	}
+	kind := r.Kind
+	if kind == trace.SpanKindUnspecified {
+		kind = trace.SpanKindServer
+	}
+	now := p.cfg.now()
+	attrs := r.Attributes
+	if r.Status != 0 {
+		attrs = append(attrs[:len(attrs):len(attrs)], semconv.StatusCode.Int(r.Status))
+	}
+	_, span := sp.tracer.Start(ctx, r.Operation,
+		trace.WithSpanKind(kind),
+		trace.WithTimestamp(now.Add(-r.Duration)),
+		trace.WithAttributes(attrs...))
+	if r.Status >= 500 {
+		span.SetStatus(codes.Error, fmt.Sprintf("HTTP %d", r.Status))
+	}
+	span.End(trace.WithTimestamp(now))
+	return span.SpanContext(), nil
+}
+
+// ForceFlush flushes every provider and outbound processor.
+func (p *Pipeline) ForceFlush(ctx context.Context) error {
+	p.mu.Lock()
+	services := make([]*serviceProviders, 0, len(p.services))
+	for _, sp := range p.services {
+		services = append(services, sp)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, sp := range services {
+		errs = append(errs, sp.tracerProvider.ForceFlush(ctx), sp.loggerProvider.ForceFlush(ctx))
+	}
+	errs = append(errs, p.meterProvider.ForceFlush(ctx))
+	return errors.Join(errs...)
+}
+
+// Shutdown flushes and stops every provider and outbound exporter, bounded
+// by ctx. The in-memory stores stay readable.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	services := p.services
+	p.mu.Unlock()
+
+	var errs []error
+	for _, sp := range services {
+		errs = append(errs, sp.tracerProvider.Shutdown(ctx), sp.loggerProvider.Shutdown(ctx))
+	}
+	errs = append(errs, p.meterProvider.Shutdown(ctx))
+	for _, sp := range p.cfg.spanProcessors {
+		errs = append(errs, sp.Shutdown(ctx))
+	}
+	for _, lp := range p.cfg.logProcessors {
+		errs = append(errs, lp.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
