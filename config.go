@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -66,9 +69,62 @@ func parseConfig(data []byte, base Config) (Config, error) {
 	dec.KnownFields(true)
 	c := base
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, err
+		return Config{}, nameKeys(data, err)
 	}
 	return c, c.Validate()
+}
+
+var lineRef = regexp.MustCompile(`^line (\d+): `)
+
+// nameKeys rewrites yaml's "line N: ..." type errors to name the key at
+// that line, e.g. "retention: cannot unmarshal !!int into ...".
+func nameKeys(data []byte, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = m
+		if sm := lineRef.FindStringSubmatch(m); sm != nil {
+			line, _ := strconv.Atoi(sm[1])
+			if key := keyAtLine(&root, line, ""); key != "" {
+				msgs[i] = key + ": " + strings.TrimPrefix(m, sm[0]) + " (" + strings.TrimSuffix(sm[0], ": ") + ")"
+			}
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// keyAtLine returns the dotted path of the mapping key on line, if any.
+func keyAtLine(n *yaml.Node, line int, prefix string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if k := keyAtLine(c, line, prefix); k != "" {
+				return k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			path := key.Value
+			if prefix != "" {
+				path = prefix + "." + key.Value
+			}
+			if k := keyAtLine(val, line, path); k != "" {
+				return k
+			}
+			if key.Line == line {
+				return path
+			}
+		}
+	}
+	return ""
 }
 
 // Validate reports every invalid value, naming its key.
