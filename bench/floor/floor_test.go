@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,4 +108,21 @@ func TestWorkloadAnswered(t *testing.T) {
 	if lines != n {
 		t.Fatalf("%d replies to %d requests", lines, n)
 	}
+}
+
+// BenchmarkRun reports the floor's cost per message on the benchmark mix.
+func BenchmarkRun(b *testing.B) {
+	const n = 20_000
+	var in bytes.Buffer
+	if _, err := workload.Write(&in, workload.Config{Messages: n}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(in.Len()) / n)
+	for b.Loop() {
+		if err := newNode(time.Now, randomIDs).run(bytes.NewReader(in.Bytes()), io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/msg")
 }
