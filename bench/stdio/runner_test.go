@@ -14,11 +14,11 @@ import (
 func TestCountReplies(t *testing.T) {
 	long := strings.Repeat("x", 3<<20) // spans several reader chunks
 	for _, tc := range []struct {
-		name           string
-		in             string
-		lines, errs    int
-		wantReadErr    bool
-		firstErrHas    string
+		name        string
+		in          string
+		lines, errs int
+		wantReadErr bool
+		firstErrHas string
 	}{
 		{"empty", "", 0, 0, false, ""},
 		{"replies", "{\"type\":\"init_ok\"}\n{\"type\":\"x\"}\n", 2, 0, false, ""},
