@@ -12,31 +12,28 @@ import (
 // rawRetention is how many access-log entries the node keeps for raw queries.
 const rawRetention = 10_000
 
+// traceRetention is how many traces the node holds, the oldest dropped first.
+const traceRetention = 10_000
+
 // defaultService names spans that carry no service.
 const defaultService = "unknown_service"
 
 type pairKey struct{ src, dst string }
 
-// sample is one observation on a pair or edge: enough for detail percentiles.
-type sample struct {
-	durationMS float64
-	status     int
-}
-
-// pairStat aggregates the access-log entries of one (source, target) pair.
+// pairStat aggregates the access-log entries of one (source, target) pair:
+// a latency histogram per status, so status filters and detail combine.
 type pairStat struct {
 	key      pairKey
 	count    int
-	byStatus map[int]int
-	samples  []sample
+	byStatus map[int]*histogram
 }
 
 // edgeStat aggregates the calls seen on one graph edge, records and spans.
 type edgeStat struct {
-	key     pairKey
-	count   int
-	errors  int
-	samples []float64
+	key    pairKey
+	count  int
+	errors int
+	hist   histogram
 }
 
 type logEntry struct {
@@ -70,10 +67,10 @@ type traceRec struct {
 
 // serviceStat is what stats reports for one service.
 type serviceStat struct {
-	count     int
-	errors    int
-	durations []float64
-	codes     map[int]int
+	count  int
+	errors int
+	hist   histogram
+	codes  map[int]int
 	// perSecond counts records by arrival second, for rate_per_s.
 	perSecond [60]struct {
 		sec int64
@@ -98,7 +95,9 @@ type node struct {
 	logs    []logEntry // ring of the newest rawRetention entries
 	logNext int
 
-	traces map[string]*traceRec
+	traces     map[string]*traceRec
+	traceOrder []string // ring of held trace ids, for eviction
+	traceNext  int
 
 	svcOrder []string
 	svcStats map[string]*serviceStat
@@ -227,19 +226,23 @@ func (n *node) record(req *request) (any, error) {
 		k := pairKey{src, dst}
 		p := n.pairIdx[k]
 		if p == nil {
-			p = &pairStat{key: k, byStatus: map[int]int{}}
+			p = &pairStat{key: k, byStatus: map[int]*histogram{}}
 			n.pairIdx[k] = p
 			n.pairs = append(n.pairs, p)
 		}
 		p.count++
-		p.byStatus[code]++
-		p.samples = append(p.samples, sample{dur, code})
+		h := p.byStatus[code]
+		if h == nil {
+			h = &histogram{}
+			p.byStatus[code] = h
+		}
+		h.observe(dur)
 		e := n.edge(src, dst)
 		e.count++
 		if code >= 500 {
 			e.errors++
 		}
-		e.samples = append(e.samples, dur)
+		e.hist.observe(dur)
 	}
 	entry := logEntry{
 		Timestamp: ts.UTC().Format(time.RFC3339Nano), Service: svc,
@@ -263,7 +266,7 @@ func (n *node) record(req *request) (any, error) {
 	if code >= 500 {
 		st.errors++
 	}
-	st.durations = append(st.durations, dur)
+	st.hist.observe(dur)
 	st.codes[code]++
 	sec := now.Unix()
 	b := &st.perSecond[sec%60]
@@ -362,7 +365,7 @@ func (n *node) trace(req *request) (any, error) {
 	}
 	if tr == nil {
 		tr = &traceRec{}
-		n.traces[traceID] = tr
+		n.holdTrace(traceID, tr)
 	}
 	if s.parentID == "" && tr.root == nil {
 		tr.root = s
@@ -376,10 +379,22 @@ func (n *node) trace(req *request) (any, error) {
 		if s.status >= 500 {
 			e.errors++
 		}
-		e.samples = append(e.samples, s.durationMS)
+		e.hist.observe(s.durationMS)
 	}
 	n.see(svc)
 	return traceCreated{Type: "trace_created", InReplyTo: req.MsgID, TraceID: traceID, SpanID: s.spanID}, nil
+}
+
+// holdTrace adds a trace, dropping the oldest held one beyond traceRetention.
+func (n *node) holdTrace(id string, tr *traceRec) {
+	n.traces[id] = tr
+	if len(n.traceOrder) < traceRetention {
+		n.traceOrder = append(n.traceOrder, id)
+		return
+	}
+	delete(n.traces, n.traceOrder[n.traceNext])
+	n.traceOrder[n.traceNext] = id
+	n.traceNext = (n.traceNext + 1) % traceRetention
 }
 
 type latency struct {
@@ -389,22 +404,8 @@ type latency struct {
 	Max float64 `json:"max"`
 }
 
-// percentile is the nearest-rank percentile of sorted values; 0 when empty.
-func percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[max(i, 0)]
-}
-
-func latencyOf(values []float64) *latency {
-	sorted := append([]float64(nil), values...)
-	sort.Float64s(sorted)
-	return &latency{
-		P50: percentile(sorted, 50), P95: percentile(sorted, 95),
-		P99: percentile(sorted, 99), Max: percentile(sorted, 100),
-	}
+func latencyOf(h *histogram) *latency {
+	return &latency{P50: h.percentile(50), P95: h.percentile(95), P99: h.percentile(99), Max: h.max}
 }
 
 type pairOut struct {
@@ -455,9 +456,9 @@ func (n *node) query(req *request) (any, error) {
 		count := p.count
 		if f.hasStatus() {
 			count = 0
-			for code, c := range p.byStatus {
+			for code, h := range p.byStatus {
 				if f.matchStatus(code) {
-					count += c
+					count += h.count
 				}
 			}
 		}
@@ -466,17 +467,17 @@ func (n *node) query(req *request) (any, error) {
 		}
 		out := pairOut{SourceService: p.key.src, TargetService: p.key.dst, Count: count}
 		if req.Detail {
-			var durs []float64
+			var merged histogram
 			errs := 0
-			for _, s := range p.samples {
-				if f.matchStatus(s.status) {
-					durs = append(durs, s.durationMS)
-					if s.status >= 500 {
-						errs++
+			for code, h := range p.byStatus {
+				if f.matchStatus(code) {
+					merged.merge(h)
+					if code >= 500 {
+						errs += h.count
 					}
 				}
 			}
-			out.ErrorCount, out.LatencyMS = &errs, latencyOf(durs)
+			out.ErrorCount, out.LatencyMS = &errs, latencyOf(&merged)
 		}
 		logs = append(logs, out)
 	}
@@ -509,7 +510,7 @@ func (n *node) generate(req *request) (any, error) {
 		out := edgeOut{Source: e.key.src, Target: e.key.dst, RequestCount: e.count}
 		if req.Detail {
 			errs := e.errors
-			out.ErrorCount, out.LatencyMS = &errs, latencyOf(e.samples)
+			out.ErrorCount, out.LatencyMS = &errs, latencyOf(&e.hist)
 		}
 		g.Edges = append(g.Edges, out)
 	}
@@ -625,8 +626,6 @@ func (n *node) stats(req *request) (any, error) {
 				recent += b.n
 			}
 		}
-		sorted := append([]float64(nil), st.durations...)
-		sort.Float64s(sorted)
 		codes := map[string]int{}
 		for c, k := range st.codes {
 			codes[strconv.Itoa(c)] = k
@@ -635,8 +634,8 @@ func (n *node) stats(req *request) (any, error) {
 			Service: svc, RequestCount: st.count, ErrorCount: st.errors,
 			ErrorRate: float64(st.errors) / float64(st.count), RatePerS: float64(recent) / 60,
 			LatencyMS: goldenLatency{
-				P50: percentile(sorted, 50), P90: percentile(sorted, 90), P95: percentile(sorted, 95),
-				P99: percentile(sorted, 99), Max: percentile(sorted, 100),
+				P50: st.hist.percentile(50), P90: st.hist.percentile(90), P95: st.hist.percentile(95),
+				P99: st.hist.percentile(99), Max: st.hist.max,
 			},
 			StatusCodes: codes,
 		})
