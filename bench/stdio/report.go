@@ -5,7 +5,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"text/tabwriter"
 
 	"github.com/meshobs/meshobs/bench/workload"
 )
@@ -107,14 +106,15 @@ func median(v []float64) float64 {
 func (r report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "stdio benchmark: %d messages (%.1f MB), %d services, seed %d, %d rounds, %d CPUs; medians\n\n",
 		r.Messages, float64(r.InputBytes)/1e6, r.Services, r.Seed, r.Rounds, r.NumCPU)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "binary\tmsgs/s\twall s\tCPU s\tCPU µs/msg\tpeak RSS MiB\t")
+	const row = "%-14s %10s %8s %8s %11s %13s\n"
+	fmt.Fprintf(w, row, "binary", "msgs/s", "wall s", "CPU s", "CPU µs/msg", "peak RSS MiB")
 	for _, name := range []string{"floor", "meshobs"} {
 		s := r.Median[name]
-		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.1f\t\n", name, s.MsgsPerS, s.WallS, s.CPUS, s.CPUMicrosPerM, s.RSSMiB)
+		fmt.Fprintf(w, row, name, fmt.Sprintf("%.0f", s.MsgsPerS), fmt.Sprintf("%.3f", s.WallS),
+			fmt.Sprintf("%.3f", s.CPUS), fmt.Sprintf("%.3f", s.CPUMicrosPerM), fmt.Sprintf("%.1f", s.RSSMiB))
 	}
-	fmt.Fprintf(tw, "meshobs/floor\t\t%.2fx\t%.2fx\t\t%.2fx\t\n", r.Ratio.Wall, r.Ratio.CPU, r.Ratio.RSS)
-	tw.Flush()
+	fmt.Fprintf(w, row, "meshobs/floor", "", fmt.Sprintf("%.2fx", r.Ratio.Wall),
+		fmt.Sprintf("%.2fx", r.Ratio.CPU), "", fmt.Sprintf("%.2fx", r.Ratio.RSS))
 	status := "PASS"
 	if !r.Check.Pass {
 		status = "FAIL"
