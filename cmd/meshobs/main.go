@@ -27,6 +27,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meshobs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at exit (pprof)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n\n")
 		fs.PrintDefaults()
@@ -43,6 +45,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshobs: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 
 	p, err := telemetry.New(
 		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
@@ -79,6 +89,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile, stderr) // while the pipeline still holds its data
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := p.Shutdown(ctx); err != nil {
