@@ -28,6 +28,8 @@ type Config struct {
 	MaxLineBytes int `yaml:"max_line_bytes"`
 	// Retention bounds the in-memory stores' individual entries.
 	Retention Retention `yaml:"retention"`
+	// Limits caps what distinct names, edges and series can cost.
+	Limits Limits `yaml:"limits"`
 	// ShutdownTimeout bounds flushing at exit.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -38,6 +40,16 @@ type Retention struct {
 	AccessLogs int `yaml:"access_logs"`
 	// Spans is the number of spans kept for get_trace and trace joins.
 	Spans int `yaml:"spans"`
+}
+
+// Limits caps the cardinality the node tracks, so memory stays bounded.
+type Limits struct {
+	// MaxServices is the number of distinct service names tracked.
+	MaxServices int `yaml:"max_services"`
+	// MaxEdges is the number of distinct (source, target) edges tracked.
+	MaxEdges int `yaml:"max_edges"`
+	// MaxMetricSeries is the OTel SDK's cardinality limit per instrument.
+	MaxMetricSeries int `yaml:"max_metric_series"`
 }
 
 // DefaultConfig returns the built-in configuration.
@@ -141,6 +153,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention.Spans < 1 {
 		errs = append(errs, fmt.Errorf("retention.spans: must be at least 1, not %d", c.Retention.Spans))
+	}
+	for key, v := range map[string]int{
+		"limits.max_services":      c.Limits.MaxServices,
+		"limits.max_edges":         c.Limits.MaxEdges,
+		"limits.max_metric_series": c.Limits.MaxMetricSeries,
+	} {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("%s: must be at least 1, not %d", key, v))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, not %s", c.ShutdownTimeout))

@@ -14,6 +14,7 @@ func TestDefaultConfigIsConfigYAML(t *testing.T) {
 		DefaultService:  "meshobs",
 		MaxLineBytes:    1 << 20,
 		Retention:       Retention{AccessLogs: 100_000, Spans: 100_000},
+		Limits:          Limits{MaxServices: 10_000, MaxEdges: 100_000, MaxMetricSeries: 100_000},
 		ShutdownTimeout: 5 * time.Second,
 	}
 	if c != want {
@@ -36,6 +37,7 @@ func TestLoadConfig(t *testing.T) {
 		{"unknown nested key", "retention:\n  logs: 3\n", "logs", nil},
 		{"zero retention", "retention:\n  access_logs: 0\n", "retention.access_logs", nil},
 		{"small line limit", "max_line_bytes: 10\n", "max_line_bytes", nil},
+		{"zero limit", "limits:\n  max_edges: 0\n", "limits.max_edges", nil},
 		{"empty service", "default_service: \"\"\n", "default_service", nil},
 		{"wrong type", "retention: 5\n", "retention", nil},
 	}

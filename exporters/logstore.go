@@ -108,6 +108,7 @@ type LogStore struct {
 	pairList []*pairAgg
 	names    map[*resource.Resource]string
 	observer AccessLogObserver
+	maxPairs int
 }
 
 type pairKey struct{ source, target string }
@@ -133,6 +134,12 @@ type LogStoreOption func(*LogStore)
 // WithLogCapacity sets how many of the newest entries are kept (default DefaultRetention).
 func WithLogCapacity(n int) LogStoreOption {
 	return func(s *LogStore) { s.entries = newRing[AccessLog](n) }
+}
+
+// WithMaxPairs caps the distinct (source, target) pairs aggregated; entries of
+// further pairs are counted on the pair (OverflowService, OverflowService).
+func WithMaxPairs(n int) LogStoreOption {
+	return func(s *LogStore) { s.maxPairs = n }
 }
 
 // WithAccessLogObserver registers o to be told of every ingested entry.
@@ -240,8 +247,12 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 	if a.HasEdge() {
 		k := pairKey{a.Source, a.Target}
 		p := s.pairs[k]
+		if p == nil && s.maxPairs > 0 && len(s.pairList) >= s.maxPairs {
+			k = pairKey{semconv.OverflowService, semconv.OverflowService}
+			p = s.pairs[k]
+		}
 		if p == nil {
-			p = &pairAgg{source: a.Source, target: a.Target, byStatus: make(map[int]int64, 4)}
+			p = &pairAgg{source: k.source, target: k.target, byStatus: make(map[int]int64, 4)}
 			s.pairs[k] = p
 			s.pairList = append(s.pairList, p)
 		}

@@ -6,6 +6,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/semconv"
 )
 
 var (
@@ -31,11 +32,23 @@ type Graph struct {
 	nodeSet map[string]struct{}
 	edges   []*Edge
 	edgeIdx map[[2]string]*Edge
+	maxEdge int
 }
 
+// Option configures a Graph.
+type Option func(*Graph)
+
+// WithMaxEdges caps the distinct edges; calls on further edges are counted on
+// the edge (OverflowService, OverflowService). Zero means no cap.
+func WithMaxEdges(n int) Option { return func(g *Graph) { g.maxEdge = n } }
+
 // New returns an empty Graph.
-func New() *Graph {
-	return &Graph{nodeSet: make(map[string]struct{}), edgeIdx: make(map[[2]string]*Edge)}
+func New(opts ...Option) *Graph {
+	g := &Graph{nodeSet: make(map[string]struct{}), edgeIdx: make(map[[2]string]*Edge)}
+	for _, o := range opts {
+		o(g)
+	}
+	return g
 }
 
 // ObserveAccessLog adds one access-log entry: its edge's source, then its
@@ -78,8 +91,13 @@ func (g *Graph) addNode(name string) {
 func (g *Graph) addCall(source, target string, failed bool) {
 	k := [2]string{source, target}
 	e := g.edgeIdx[k]
+	if e == nil && g.maxEdge > 0 && len(g.edges) >= g.maxEdge {
+		k = [2]string{semconv.OverflowService, semconv.OverflowService}
+		g.addNode(semconv.OverflowService)
+		e = g.edgeIdx[k]
+	}
 	if e == nil {
-		e = &Edge{Source: source, Target: target}
+		e = &Edge{Source: k[0], Target: k[1]}
 		g.edgeIdx[k] = e
 		g.edges = append(g.edges, e)
 	}

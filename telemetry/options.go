@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"github.com/meshobs/meshobs/semconv"
 	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -12,6 +13,17 @@ import (
 // DefaultService is the service of spans that name none, unless configured.
 const DefaultService = "meshobs"
 
+// OverflowService stands for every service name beyond the service limit.
+const OverflowService = semconv.OverflowService
+
+// Default limits: generous for a real mesh, small enough that a flood of
+// distinct names cannot exhaust memory.
+const (
+	DefaultMaxServices = 10_000
+	DefaultMaxEdges    = 100_000
+	DefaultMaxSeries   = 100_000
+)
+
 type config struct {
 	now            func() time.Time
 	defaultService string
@@ -21,6 +33,9 @@ type config struct {
 	spanProcessors []sdktrace.SpanProcessor
 	logProcessors  []sdklog.Processor
 	metricReaders  []sdkmetric.Reader
+	maxServices    int
+	maxEdges       int
+	maxSeries      int
 }
 
 func newConfig(opts []Option) config {
@@ -29,6 +44,9 @@ func newConfig(opts []Option) config {
 		defaultService: DefaultService,
 		logRetention:   100_000,
 		spanRetention:  100_000,
+		maxServices:    DefaultMaxServices,
+		maxEdges:       DefaultMaxEdges,
+		maxSeries:      DefaultMaxSeries,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -78,4 +96,21 @@ func WithLogProcessor(p sdklog.Processor) Option {
 // WithMetricReader adds an outbound metric reader (periodic OTLP, Prometheus).
 func WithMetricReader(r sdkmetric.Reader) Option {
 	return func(c *config) { c.metricReaders = append(c.metricReaders, r) }
+}
+
+// WithLimits caps the distinct service names (beyond: OverflowService), the
+// graph and access-log edges (beyond: folded into one overflow edge) and the
+// metric series (beyond: the SDK's overflow series). Values < 1 keep the default.
+func WithLimits(services, edges, series int) Option {
+	return func(c *config) {
+		if services > 0 {
+			c.maxServices = services
+		}
+		if edges > 0 {
+			c.maxEdges = edges
+		}
+		if series > 0 {
+			c.maxSeries = series
+		}
+	}
 }

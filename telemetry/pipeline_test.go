@@ -136,3 +136,37 @@ func TestShutdownRejectsLaterRequests(t *testing.T) {
 		t.Fatal("Record after Shutdown succeeded")
 	}
 }
+
+func TestLimitsFoldFloodsIntoOverflow(t *testing.T) {
+	p := newPipeline(t, telemetry.WithLimits(3, 2, 5))
+	ctx := context.Background()
+	for i := range 50 {
+		name := string(rune('a' + i%26)) + string(rune('a'+i/26))
+		if _, err := p.Record(ctx, &telemetry.Request{Service: name, Target: name + "-db", DurationMs: 1, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := p.Graph.Nodes()
+	if len(nodes) != 4 || nodes[3] != telemetry.OverflowService {
+		t.Fatalf("nodes %v: want 3 names and the overflow", nodes)
+	}
+	var calls int64
+	edges := p.Graph.Edges()
+	for _, e := range edges {
+		calls += e.Calls
+	}
+	if len(edges) > 3 || calls != 50 {
+		t.Fatalf("%d edges with %d calls: want at most 2 edges + overflow, 50 calls", len(edges), calls)
+	}
+	pairs := p.Logs.Pairs(exporters.LogFilter{})
+	var total int64
+	for _, pc := range pairs {
+		total += pc.Count
+	}
+	if len(pairs) > 3 || total != 50 {
+		t.Fatalf("pairs %+v", pairs)
+	}
+	if got := p.Logs.ServiceRequests(telemetry.OverflowService); got != 48 {
+		t.Fatalf("overflow service counted %d requests, want 48", got)
+	}
+}

@@ -57,6 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	p, err := telemetry.New(
 		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
 		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
+		telemetry.WithLimits(cfg.Limits.MaxServices, cfg.Limits.MaxEdges, cfg.Limits.MaxMetricSeries),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs: %v\n", err)
