@@ -141,7 +141,7 @@ func TestLimitsFoldFloodsIntoOverflow(t *testing.T) {
 	p := newPipeline(t, telemetry.WithLimits(3, 2, 5))
 	ctx := context.Background()
 	for i := range 50 {
-		name := string(rune('a' + i%26)) + string(rune('a'+i/26))
+		name := string(rune('a'+i%26)) + string(rune('a'+i/26))
 		if _, err := p.Record(ctx, &telemetry.Request{Service: name, Target: name + "-db", DurationMs: 1, Status: 200}); err != nil {
 			t.Fatal(err)
 		}
