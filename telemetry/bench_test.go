@@ -87,7 +87,7 @@ func BenchmarkSDK(b *testing.B) {
 		}
 	})
 	for name, opt := range map[string]sdktrace.TracerProviderOption{
-		"SpanStartEnd/SpanStore":         sdktrace.WithSpanProcessor(exporters.NewSpanStore()),
+		"SpanStartEnd/SpanStore":          sdktrace.WithSpanProcessor(exporters.NewSpanStore()),
 		"SpanStartEnd/tracetest.InMemory": sdktrace.WithSyncer(tracetest.NewInMemoryExporter()),
 	} {
 		b.Run(name, func(b *testing.B) {
