@@ -3,6 +3,7 @@ package jaegertest_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,33 @@ import (
 
 	"github.com/meshobs/meshobs/e2e/jaegertest"
 )
+
+// checkListeners asserts that Jaeger listens only on the ports Start chose
+// (none of the defaults 4317, 4318, 16686, 16685, 13133, 13132, 8888, ...).
+func checkListeners(t *testing.T, j *jaegertest.Jaeger) {
+	t.Helper()
+	ports, err := listeningPorts(j.PID)
+	if err != nil {
+		t.Logf("cannot list listening ports: %v", err)
+		return
+	}
+	chosen := map[string]bool{}
+	for _, u := range []string{j.OTLPGRPCEndpoint, j.OTLPHTTPEndpoint, j.QueryURL, j.QueryGRPCEndpoint,
+		j.PrometheusURL, j.HealthURL, j.InternalMetricsURL} {
+		u = strings.TrimPrefix(u, "http://")
+		u, _, _ = strings.Cut(u, "/")
+		_, port, _ := strings.Cut(u, ":")
+		chosen[port] = true
+	}
+	for _, p := range ports {
+		if !chosen[strconv.Itoa(p)] {
+			t.Errorf("jaeger listens on port %d, which Start did not choose (chosen: %v)", p, chosen)
+		}
+	}
+	if len(ports) != len(chosen) {
+		t.Errorf("jaeger listens on %v, want the %d chosen ports", ports, len(chosen))
+	}
+}
 
 func serviceResource(name string) *resource.Resource {
 	return resource.NewSchemaless(attribute.String("service.name", name))
@@ -46,6 +74,7 @@ func TestJaeger(t *testing.T) {
 	}
 	ctx := context.Background()
 	j := jaegertest.Start(t, jaegertest.Options{})
+	checkListeners(t, j)
 
 	// --- traces: api (server) -> database (server), two resources.
 	apiTP := tracerProvider(t, j, "api")
