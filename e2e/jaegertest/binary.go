@@ -104,12 +104,19 @@ func binary(t testing.TB) (string, error) {
 	}
 	tmp := out + fmt.Sprintf(".tmp%d", os.Getpid())
 	t.Logf("jaegertest: building jaeger %s into %s (first run only; takes minutes on a cold build cache; set %s to skip)", version, out, EnvBinary)
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := d.Deadline(); ok && time.Until(dl) < 20*time.Minute {
+			t.Logf("jaegertest: warning: the test deadline is in %s; a cold jaeger build takes about 10 minutes on 2 busy cores (use go test -timeout 30m, or set %s)",
+				time.Until(dl).Round(time.Second), EnvBinary)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", tmp, jaegerPkg)
 	cmd.Dir = toolsDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.SysProcAttr = sysProcAttr() // dies with the test process
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		os.Remove(tmp)
