@@ -3,6 +3,7 @@ package jaegertest_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -168,6 +169,14 @@ func TestJaeger(t *testing.T) {
 	}
 	if v, _ := child.Tag("db.system.name"); v != "postgresql" {
 		t.Errorf("child db.system.name = %v", v)
+	}
+
+	// --- /api/services/{s}/operations and /api/traces?service=
+	if ops, err := j.Operations(ctx, "api"); err != nil || !slices.Contains(ops, "GET /users") {
+		t.Errorf("operations of api = %v, %v", ops, err)
+	}
+	if found, err := j.FindTraces(ctx, "database", nil); err != nil || len(found) != 1 || found[0].TraceID != traceID {
+		t.Errorf("FindTraces(database) = %d traces, %v", len(found), err)
 	}
 
 	// --- /api/dependencies (the memory store computes it from stored traces)
