@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/meshobs/meshobs/exporters/outbound"
 )
 
 // DefaultConfigYAML is config.yaml, the documented defaults built into the binary.
@@ -32,6 +34,8 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// ShutdownTimeout bounds flushing at exit.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Exporters sends spans, metrics and access logs out; all off by default.
+	Exporters outbound.Config `yaml:"exporters"`
 }
 
 // Retention is how many of the newest individual entries each store keeps.
@@ -166,5 +170,6 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, not %s", c.ShutdownTimeout))
 	}
+	errs = append(errs, c.Exporters.Validate())
 	return errors.Join(errs...)
 }

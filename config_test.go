@@ -3,9 +3,12 @@ package meshobs
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshobs/meshobs/exporters/outbound"
 )
 
 func TestDefaultConfigIsConfigYAML(t *testing.T) {
@@ -16,8 +19,13 @@ func TestDefaultConfigIsConfigYAML(t *testing.T) {
 		Retention:       Retention{AccessLogs: 100_000, Spans: 100_000},
 		Limits:          Limits{MaxServices: 10_000, MaxEdges: 100_000, MaxMetricSeries: 100_000},
 		ShutdownTimeout: 5 * time.Second,
+		Exporters: outbound.Config{
+			QueueSize: 2048, BatchSize: 512, BatchDelay: time.Second, MetricInterval: 10 * time.Second,
+			OTLP:   outbound.OTLP{Headers: map[string]string{}},
+			Jaeger: outbound.Jaeger{Protocol: "grpc", Timeout: 10 * time.Second},
+		},
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("built-in config %+v, want %+v", c, want)
 	}
 }
@@ -28,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 		name, yaml, errHas string
 		check              func(Config) bool
 	}{
-		{"empty file keeps defaults", "", "", func(c Config) bool { return c == DefaultConfig() }},
+		{"empty file keeps defaults", "", "", func(c Config) bool { return reflect.DeepEqual(c, DefaultConfig()) }},
 		{"partial override", "retention:\n  spans: 7\n", "", func(c Config) bool {
 			return c.Retention.Spans == 7 && c.Retention.AccessLogs == 100_000
 		}},
@@ -40,6 +48,21 @@ func TestLoadConfig(t *testing.T) {
 		{"zero limit", "limits:\n  max_edges: 0\n", "limits.max_edges", nil},
 		{"empty service", "default_service: \"\"\n", "default_service", nil},
 		{"wrong type", "retention: 5\n", "retention", nil},
+		{"every exporter off by default", "", "", func(c Config) bool { return !c.Exporters.Enabled() }},
+		{"jaeger shorthand", "exporters:\n  jaeger:\n    endpoint: 127.0.0.1:4317\n", "", func(c Config) bool {
+			return c.Exporters.Jaeger.Endpoint == "127.0.0.1:4317" && c.Exporters.Jaeger.Protocol == "grpc" && c.Exporters.Enabled()
+		}},
+		{"otlp headers", "exporters:\n  otlp:\n    enabled: true\n    headers: {api-key: s3cret}\n", "", func(c Config) bool {
+			return c.Exporters.OTLP.Enabled && c.Exporters.OTLP.Headers["api-key"] == "s3cret"
+		}},
+		{"unknown exporter", "exporters:\n  zipkin: {}\n", "zipkin", nil},
+		{"bad protocol", "exporters:\n  otlp:\n    protocol: thrift\n", "exporters.otlp.protocol", nil},
+		{"bad jaeger endpoint", "exporters:\n  jaeger:\n    endpoint: localhost\n", "exporters.jaeger.endpoint", nil},
+		{"bad compression", "exporters:\n  otlp:\n    compression: zstd\n", "exporters.otlp.compression", nil},
+		{"bad prometheus listen", "exporters:\n  prometheus:\n    listen: 9464\n", "exporters.prometheus.listen", nil},
+		{"batch over queue", "exporters:\n  queue_size: 10\n", "exporters.batch_size", nil},
+		{"negative interval", "exporters:\n  metric_interval: -1s\n", "exporters.metric_interval", nil},
+		{"wrong exporter type", "exporters:\n  stdout:\n    enabled: [1]\n", "exporters.stdout.enabled", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

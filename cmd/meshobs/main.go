@@ -54,11 +54,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 
-	p, err := telemetry.New(
+	exportOpts, out, err := outboundOptions(cfg.Exporters, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "meshobs: %v\n", err)
+		return 1
+	}
+	p, err := telemetry.New(append([]telemetry.Option{
 		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
 		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
 		telemetry.WithLimits(cfg.Limits.MaxServices, cfg.Limits.MaxEdges, cfg.Limits.MaxMetricSeries),
-	)
+	}, exportOpts...)...)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs: %v\n", err)
 		return 1
@@ -98,6 +103,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := p.Shutdown(ctx); err != nil {
 		fmt.Fprintf(stderr, "meshobs: shutdown: %v\n", err)
 	}
+	if err := out.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "meshobs: shutdown: %v\n", err)
+	}
+	out.Report(stderr)
 	return code
 }
 

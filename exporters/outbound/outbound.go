@@ -1,0 +1,223 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// Set is the outbound exporters built from a Config: processors and readers
+// to register with the SDK providers, and the counters behind Stats.
+//
+// The caller owns the processors and readers: it registers them and shuts
+// them down (their Shutdown flushes what is queued, bounded by its context).
+// Set.Shutdown then stops what Set runs itself, the Prometheus server.
+// Stats and Report are safe to call concurrently with exports.
+type Set struct {
+	spanProcessors []sdktrace.SpanProcessor
+	logProcessors  []sdklog.Processor
+	readers        []sdkmetric.Reader
+	counters       []*counter
+	prometheus     *promServer
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// WithStderr sets where the stdout exporter writes (default os.Stderr).
+func WithStderr(w io.Writer) Option { return func(o *options) { o.stderr = w } }
+
+// withGetenv replaces os.Getenv, for tests.
+func withGetenv(f func(string) string) Option { return func(o *options) { o.getenv = f } }
+
+// New builds the exporters cfg turns on. It opens no connection (OTLP
+// exporters connect on first export) except the Prometheus listener, so an
+// unreachable endpoint is not an error here. cfg must be valid.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Set, error) {
+	o := options{stderr: os.Stderr, getenv: os.Getenv}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Set{}
+	var err error
+	if cfg.OTLP.Enabled {
+		err = s.addOTLP(ctx, "otlp", cfg, cfg.OTLP.target(o.getenv), o.getenv)
+	}
+	if err == nil && cfg.Jaeger.Endpoint != "" {
+		err = s.addOTLP(ctx, "jaeger", cfg, cfg.Jaeger.target(), o.getenv)
+	}
+	if err == nil && cfg.Stdout.Enabled {
+		err = s.addStdout(cfg, o.stderr)
+	}
+	if err == nil && cfg.Prometheus.Listen != "" {
+		s.prometheus, err = newPromServer(cfg.Prometheus.Listen)
+		if err == nil {
+			s.readers = append(s.readers, s.prometheus.reader)
+		}
+	}
+	if err != nil {
+		// Nothing was exported yet: an immediate shutdown loses nothing.
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return nil, errors.Join(err, s.shutdownAll(sctx))
+	}
+	return s, nil
+}
+
+// addOTLP adds span, log and metric exporters for one OTLP destination.
+func (s *Set) addOTLP(ctx context.Context, name string, cfg Config, t otlpTarget, getenv func(string) string) error {
+	timeout := t.exportTimeout(getenv)
+	se, err := t.spanExporter(ctx)
+	if err != nil {
+		return fmt.Errorf("outbound: %s traces: %w", name, err)
+	}
+	s.addSpanExporter(name, cfg, timeout, se)
+	le, err := t.logExporter(ctx)
+	if err != nil {
+		return fmt.Errorf("outbound: %s logs: %w", name, err)
+	}
+	s.addLogExporter(name, cfg, timeout, le)
+	me, err := t.metricExporter(ctx)
+	if err != nil {
+		return fmt.Errorf("outbound: %s metrics: %w", name, err)
+	}
+	s.addMetricExporter(name, cfg, timeout, me)
+	return nil
+}
+
+func (s *Set) addStdout(cfg Config, w io.Writer) error {
+	se, err := stdouttrace.New(stdouttrace.WithWriter(w), stdouttrace.WithPrettyPrint())
+	if err != nil {
+		return fmt.Errorf("outbound: stdout traces: %w", err)
+	}
+	s.addSpanExporter("stdout", cfg, DefaultTimeout, se)
+	le, err := stdoutlog.New(stdoutlog.WithWriter(w), stdoutlog.WithPrettyPrint())
+	if err != nil {
+		return fmt.Errorf("outbound: stdout logs: %w", err)
+	}
+	s.addLogExporter("stdout", cfg, DefaultTimeout, le)
+	me, err := stdoutmetric.New(stdoutmetric.WithWriter(w), stdoutmetric.WithPrettyPrint())
+	if err != nil {
+		return fmt.Errorf("outbound: stdout metrics: %w", err)
+	}
+	s.addMetricExporter("stdout", cfg, DefaultTimeout, me)
+	return nil
+}
+
+// Spans go through a batch processor that drops (never blocks) when its
+// queue is full; each export is bounded by the exporter's timeout.
+func (s *Set) addSpanExporter(name string, cfg Config, timeout time.Duration, e sdktrace.SpanExporter) {
+	c := &counter{exporter: name, signal: "traces"}
+	s.counters = append(s.counters, c)
+	bsp := sdktrace.NewBatchSpanProcessor(countingSpanExporter{e, c},
+		sdktrace.WithMaxQueueSize(cfg.QueueSize),
+		sdktrace.WithMaxExportBatchSize(cfg.BatchSize),
+		sdktrace.WithBatchTimeout(cfg.BatchDelay),
+		sdktrace.WithExportTimeout(timeout))
+	s.spanProcessors = append(s.spanProcessors, countingSpanProcessor{bsp, c})
+}
+
+// Log records go through a batch processor whose full queue drops the
+// oldest records; OnEmit never blocks.
+func (s *Set) addLogExporter(name string, cfg Config, timeout time.Duration, e sdklog.Exporter) {
+	c := &counter{exporter: name, signal: "logs"}
+	s.counters = append(s.counters, c)
+	blp := sdklog.NewBatchProcessor(countingLogExporter{e, c},
+		sdklog.WithMaxQueueSize(cfg.QueueSize),
+		sdklog.WithExportMaxBatchSize(cfg.BatchSize),
+		sdklog.WithExportInterval(cfg.BatchDelay),
+		sdklog.WithExportTimeout(timeout))
+	s.logProcessors = append(s.logProcessors, countingLogProcessor{blp, c})
+}
+
+// Metrics are cumulative sums and histograms kept by the SDK, so a failed
+// push loses no count: the next one carries it. A reader collects and
+// exports on its own goroutine, one export at a time.
+func (s *Set) addMetricExporter(name string, cfg Config, timeout time.Duration, e sdkmetric.Exporter) {
+	c := &counter{exporter: name, signal: "metrics"}
+	s.counters = append(s.counters, c)
+	s.readers = append(s.readers, sdkmetric.NewPeriodicReader(countingMetricExporter{e, c},
+		sdkmetric.WithInterval(cfg.MetricInterval),
+		sdkmetric.WithTimeout(timeout)))
+}
+
+// SpanProcessors returns the processors to register with every TracerProvider.
+func (s *Set) SpanProcessors() []sdktrace.SpanProcessor {
+	return append([]sdktrace.SpanProcessor(nil), s.spanProcessors...)
+}
+
+// LogProcessors returns the processors to register with every LoggerProvider.
+func (s *Set) LogProcessors() []sdklog.Processor {
+	return append([]sdklog.Processor(nil), s.logProcessors...)
+}
+
+// MetricReaders returns the readers to register with the MeterProvider.
+func (s *Set) MetricReaders() []sdkmetric.Reader {
+	return append([]sdkmetric.Reader(nil), s.readers...)
+}
+
+// PrometheusAddr returns the address the Prometheus endpoint listens on
+// (useful with port 0), or "" when it is off.
+func (s *Set) PrometheusAddr() string {
+	if s.prometheus == nil {
+		return ""
+	}
+	return s.prometheus.addr()
+}
+
+// Stats returns each exporter's counts per signal, in config order
+// (otlp, jaeger, stdout; traces, logs, metrics). Empty when none is on.
+func (s *Set) Stats() []Stat {
+	out := make([]Stat, len(s.counters))
+	for i, c := range s.counters {
+		out[i] = c.stat()
+	}
+	return out
+}
+
+// Shutdown stops the Prometheus server, bounded by ctx. Call it after the
+// providers holding the processors and readers have been shut down.
+func (s *Set) Shutdown(ctx context.Context) error {
+	if s.prometheus == nil {
+		return nil
+	}
+	return s.prometheus.shutdown(ctx)
+}
+
+// shutdownAll stops everything, for a Set that was never handed out.
+func (s *Set) shutdownAll(ctx context.Context) error {
+	var errs []error
+	for _, p := range s.spanProcessors {
+		errs = append(errs, p.Shutdown(ctx))
+	}
+	for _, p := range s.logProcessors {
+		errs = append(errs, p.Shutdown(ctx))
+	}
+	for _, r := range s.readers {
+		if s.prometheus != nil && r == s.prometheus.reader {
+			continue
+		}
+		errs = append(errs, r.Shutdown(ctx))
+	}
+	errs = append(errs, s.Shutdown(ctx))
+	return errors.Join(errs...)
+}
