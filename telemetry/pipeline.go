@@ -33,11 +33,13 @@ import (
 type Pipeline struct {
 	cfg config
 
-	// Logs, Spans and Metrics capture everything the SDK emits; Graph is fed by Logs and Spans.
-	Logs    *exporters.LogStore
-	Spans   *exporters.SpanStore
-	Metrics *exporters.MetricReader
-	Graph   *graph.Graph
+	// Logs, Spans and Metrics capture everything the SDK emits; Graph is fed
+	// by Logs and, through SpanGraph, by Spans.
+	Logs      *exporters.LogStore
+	Spans     *exporters.SpanStore
+	Metrics   *exporters.MetricReader
+	Graph     *graph.Graph
+	SpanGraph *graph.SpanBuilder
 
 	ids            *idGenerator
 	meterProvider  *sdkmetric.MeterProvider
@@ -79,7 +81,9 @@ func New(opts ...Option) (*Pipeline, error) {
 		series:   make(map[seriesKey]metric.MeasurementOption),
 	}
 	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph))
-	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.Graph))
+	gopts := append([]graph.SpanBuilderOption{graph.WithBuilderClock(cfg.now)}, StdioSpanGraph...)
+	p.SpanGraph = graph.NewSpanBuilder(p.Graph, append(gopts, cfg.spanGraph...)...)
+	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.SpanGraph))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.Spans}}
 	for _, sp := range cfg.spanProcessors {
