@@ -64,8 +64,11 @@ func (l *Latency) Quantile(q float64) time.Duration {
 		if seen < rank {
 			continue
 		}
-		if i == 0 {
+		switch i {
+		case 0:
 			return l.Min
+		case latencyBuckets - 1: // open-ended
+			return l.Max
 		}
 		// The geometric middle of the bucket halves the worst-case relative error.
 		mid := time.Duration(math.Exp2((float64(i)-0.5)/4) * float64(time.Microsecond))

@@ -135,6 +135,9 @@ type SpanStats struct {
 	Dropped int64
 	// Duplicates counts spans seen again while still pending, and ignored.
 	Duplicates int64
+	// Late counts callee spans whose caller had already been counted as a
+	// virtual call (the callee came after the TTL), and were not counted again.
+	Late int64
 	// Pending is the number of span ids waiting in the pairing store now.
 	Pending int
 }
@@ -163,7 +166,8 @@ type spanFacts struct {
 // its server side when virtual nodes are on. What is still waiting at its
 // TTL expires: a client or producer span without a callee becomes a call to
 // a virtual node, and a child whose parent never came is dropped (counted in
-// SpanStats.Orphaned). Expiry happens as spans arrive; call Expire to expire
+// SpanStats.Orphaned). A callee that comes after its caller was counted as
+// a virtual call is not counted again (SpanStats.Late). Expiry happens as spans arrive; call Expire to expire
 // by the clock alone and Flush to settle everything, for instance before
 // reading the graph at the end of a test.
 //
@@ -175,6 +179,12 @@ type SpanBuilder struct {
 	mu      sync.Mutex
 	pending *pendingStore
 	stats   SpanStats
+	// virtualized remembers the callers most recently counted as virtual
+	// calls (a FIFO of up to maxItems), so that their callee arriving after
+	// the TTL is not counted a second time.
+	virtualized map[spanKey]struct{}
+	virtFIFO    []spanKey
+	virtNext    int
 }
 
 // NewSpanBuilder returns a SpanBuilder writing into g. Its defaults are those
@@ -238,6 +248,10 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 				ServerLatency: s.duration, HasServer: true})
 		}
 	case parentHeld:
+		if _, late := b.virtualized[pk]; late {
+			b.stats.Late++
+			break
+		}
 		p := b.facts(&parent)
 		if b.link(&p, &s) {
 			b.settled(pk)
@@ -313,6 +327,18 @@ func (b *SpanBuilder) onExpire(e *pendingEntry) {
 		return
 	}
 	b.virtualCall(e.self)
+	if b.virtualized == nil {
+		b.virtualized = make(map[spanKey]struct{})
+		b.virtFIFO = make([]spanKey, 0, b.cfg.maxItems)
+	}
+	if len(b.virtFIFO) < cap(b.virtFIFO) {
+		b.virtFIFO = append(b.virtFIFO, e.key)
+	} else {
+		delete(b.virtualized, b.virtFIFO[b.virtNext])
+		b.virtFIFO[b.virtNext] = e.key
+		b.virtNext = (b.virtNext + 1) % len(b.virtFIFO)
+	}
+	b.virtualized[e.key] = struct{}{}
 }
 
 // Expire settles every pairing entry whose TTL has passed by the builder's clock.
