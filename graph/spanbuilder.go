@@ -224,6 +224,12 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 	b.pending.expire(now)
 	b.stats.Spans++
 	s := b.facts(&sp)
+	if !sp.Parent.IsValid() && b.cfg.userNode && s.kind == trace.SpanKindServer {
+		// Before the span's own node, so that the source comes first.
+		b.stats.UserCalls++
+		b.g.AddCall(Call{Source: UserNode, Target: s.service, Failed: s.failed,
+			ServerLatency: s.duration, HasServer: true})
+	}
 	b.g.AddNode(s.service)
 
 	// Children that arrived first were waiting for this span.
@@ -242,11 +248,7 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 
 	switch pk := (spanKey{s.key.trace, sp.Parent}); {
 	case !sp.Parent.IsValid():
-		if b.cfg.userNode && s.kind == trace.SpanKindServer {
-			b.stats.UserCalls++
-			b.g.AddCall(Call{Source: UserNode, Target: s.service, Failed: s.failed,
-				ServerLatency: s.duration, HasServer: true})
-		}
+		// A root span: counted above if it is a call from the user node.
 	case parentHeld:
 		if _, late := b.virtualized[pk]; late {
 			b.stats.Late++
