@@ -8,12 +8,14 @@ type Call struct {
 	Source, Target string
 	// Failed reports whether either side's span had status Error.
 	Failed bool
-	// ClientLatency is the caller's span duration and HasClient whether there was one.
+	// ClientLatency is the duration of the caller's client or producer span.
 	ClientLatency time.Duration
-	HasClient     bool
-	// ServerLatency is the callee's span duration and HasServer whether there was one.
+	// HasClient reports whether the call had such a span.
+	HasClient bool
+	// ServerLatency is the duration of the callee's server or consumer span.
 	ServerLatency time.Duration
-	HasServer     bool
+	// HasServer reports whether the call had such a span.
+	HasServer bool
 }
 
 // AddNode adds a service to the graph unless it is already there.

@@ -10,6 +10,7 @@ var _ exporters.AccessLogObserver = (*Graph)(nil)
 
 // Edge is one (source, target) pair of the graph with what was seen on it.
 type Edge struct {
+	// Source is the calling service and Target the called one.
 	Source, Target string
 	// Calls is the number of calls seen on the edge (access logs and cross-service spans).
 	Calls int64

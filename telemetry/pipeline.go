@@ -33,12 +33,15 @@ import (
 type Pipeline struct {
 	cfg config
 
-	// Logs, Spans and Metrics capture everything the SDK emits; Graph is fed
-	// by Logs and, through SpanGraph, by Spans.
-	Logs      *exporters.LogStore
-	Spans     *exporters.SpanStore
-	Metrics   *exporters.MetricReader
-	Graph     *graph.Graph
+	// Logs captures every access log the SDK emits.
+	Logs *exporters.LogStore
+	// Spans captures every span the SDK ends.
+	Spans *exporters.SpanStore
+	// Metrics reads the SDK's aggregated metrics.
+	Metrics *exporters.MetricReader
+	// Graph is the service graph, fed by Logs and, through SpanGraph, by Spans.
+	Graph *graph.Graph
+	// SpanGraph turns the spans of Spans into calls on Graph.
 	SpanGraph *graph.SpanBuilder
 
 	ids            *idGenerator
