@@ -207,3 +207,30 @@ func TestLatencyQuantiles(t *testing.T) {
 		t.Errorf("out-of-range durations: min %v, p99 %v", tiny.Min, tiny.Quantile(0.99))
 	}
 }
+
+// BenchmarkSpanBuilder observes traces of three spans (server, client, root
+// server) in the order an SDK ends them; one op is one span.
+func BenchmarkSpanBuilder(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts []SpanBuilderOption
+	}{
+		{"defaults", nil},
+		{"jaeger-only", []SpanBuilderOption{WithClientServer(false), WithMessaging(false), WithVirtualNodes(false), WithUserNode(false)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			sb := NewSpanBuilder(New(), bc.opts...)
+			spans := [3]exporters.Span{
+				testSpan("backend", 0, 3, 2, trace.SpanKindServer),
+				testSpan("frontend", 0, 2, 1, trace.SpanKindClient, attribute.String("server.address", "127.0.0.1")),
+				testSpan("frontend", 0, 1, 0, trace.SpanKindServer),
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				sp := spans[i%3]
+				sp.TraceID = trace.TraceID{byte(i / 3), byte(i / 768), byte(i / 196608), byte(i / 50331648)}
+				sb.ObserveSpan(sp, exporters.Span{}, false)
+			}
+		})
+	}
+}
