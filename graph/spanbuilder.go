@@ -135,8 +135,9 @@ type SpanStats struct {
 	Dropped int64
 	// Duplicates counts spans seen again while still pending, and ignored.
 	Duplicates int64
-	// Late counts callee spans whose caller had already been counted as a
-	// virtual call (the callee came after the TTL), and were not counted again.
+	// Late counts children of a client or producer span that had already
+	// been counted as a virtual call (they came after its TTL); they are not
+	// counted again.
 	Late int64
 	// Pending is the number of span ids waiting in the pairing store now.
 	Pending int
@@ -246,14 +247,15 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 		}
 	}
 
-	switch pk := (spanKey{s.key.trace, sp.Parent}); {
+	pk := spanKey{s.key.trace, sp.Parent}
+	_, late := b.virtualized[pk]
+	switch {
 	case !sp.Parent.IsValid():
 		// A root span: counted above if it is a call from the user node.
+	case late:
+		// Its caller was already counted as a virtual call.
+		b.stats.Late++
 	case parentHeld:
-		if _, late := b.virtualized[pk]; late {
-			b.stats.Late++
-			break
-		}
 		p := b.facts(&parent)
 		if b.link(&p, &s) {
 			b.settled(pk)
