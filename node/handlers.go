@@ -392,6 +392,7 @@ func (n *Node) handleGenerate(_ context.Context, b []byte, body *wireBody) ([]by
 	if body.Format != nil {
 		return nil, malformed("format %q is not supported", *body.Format)
 	}
+	n.p.SpanGraph.Expire() // settle spans whose pairing TTL has passed
 	nodes := n.p.Graph.Nodes()
 	edges := n.p.Graph.Edges()
 	out := make([]edgeJSON, len(edges))
