@@ -32,6 +32,7 @@ func init() {
 		"query":     (*Node).handleQuery,
 		"generate":  (*Node).handleGenerate,
 		"get_trace": (*Node).handleGetTrace,
+		"stats":     (*Node).handleStats,
 	}
 }
 
