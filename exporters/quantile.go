@@ -195,8 +195,8 @@ func nonZeroRange(counts []uint64) (first, last int) {
 // holding that value and places the estimate inside it by log-linear
 // interpolation, assuming the bucket's values are spread evenly in log
 // space, then clamps it to [Min, Max]. Its relative error is below
-// RelativeError; q <= 0 gives Min, q >= 1 gives Max, and an empty histogram
-// gives 0.
+// RelativeError; the first and the last rank give Min and Max exactly, and
+// an empty histogram gives 0.
 func (h *ExpHistogram) Quantile(q float64) float64 {
 	if h.count == 0 {
 		return 0
@@ -209,6 +209,15 @@ func (h *ExpHistogram) Quantile(q float64) float64 {
 	}
 	rank := math.Ceil(q * float64(h.count)) // 1-based rank of the wanted value
 	rank = max(rank, 1)
+	if !h.noMinMax {
+		// The smallest and the largest value are known exactly.
+		if rank == 1 {
+			return h.min
+		}
+		if rank >= float64(h.count) {
+			return h.max
+		}
+	}
 	cum := float64(h.zero)
 	if rank <= cum {
 		return h.clamp(0)
