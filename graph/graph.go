@@ -31,6 +31,8 @@ type Graph struct {
 	nodeSet map[string]struct{}
 	edges   []*Edge
 	edgeIdx map[[2]string]*Edge
+	// spanDurations holds the durations of the cross-service spans per edge (see latency.go).
+	spanDurations map[[2]string]*exporters.ExpHistogram
 }
 
 // New returns an empty Graph.
@@ -62,6 +64,7 @@ func (g *Graph) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 		g.addNode(parent.Service)
 		g.addNode(sp.Service)
 		g.addCall(parent.Service, sp.Service, sp.Status == codes.Error)
+		g.observeSpanDuration(parent.Service, sp.Service, sp.Duration())
 		return
 	}
 	g.addNode(sp.Service)
