@@ -113,3 +113,40 @@ func roundMs(v float64) float64 {
 	}
 	return r
 }
+
+// pairDurations merges the request-duration histograms of each (source,
+// target) pair, over the series whose status matches f.
+func pairDurations(ctx context.Context, n *Node, f exporters.LogFilter) (map[[2]string]*exporters.ExpHistogram, *Error) {
+	return durationsBy(ctx, n, func(a attribute.Set) ([2]string, bool) {
+		src, ok1 := a.Value(semconv.Source)
+		dst, ok2 := a.Value(semconv.Target)
+		if !ok1 || !ok2 {
+			return [2]string{}, false
+		}
+		k := [2]string{src.AsString(), dst.AsString()}
+		if (f.Source != "" && f.Source != k[0]) || (f.Target != "" && f.Target != k[1]) {
+			return k, false
+		}
+		v, _ := a.Value(semconv.StatusCode)
+		status := int(v.AsInt64())
+		return k, (f.Status == 0 || f.Status == status) && (f.StatusClass == 0 || f.StatusClass == status/100)
+	})
+}
+
+// edgeDurations merges, per graph edge, the request-duration histograms of
+// its records with the durations of its cross-service spans, the same calls
+// the edge's request_count counts.
+func edgeDurations(ctx context.Context, n *Node) (map[[2]string]*exporters.ExpHistogram, *Error) {
+	lat, err := pairDurations(ctx, n, exporters.LogFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for k, h := range n.p.Graph.SpanDurations() {
+		if m := lat[k]; m != nil {
+			m.MergeHistogram(h)
+		} else {
+			lat[k] = h
+		}
+	}
+	return lat, nil
+}

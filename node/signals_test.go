@@ -258,3 +258,164 @@ func serviceBound(t *testing.T, p *telemetry.Pipeline, service string) float64 {
 	})
 	return h.RelativeError()
 }
+
+type pairEntry struct {
+	Source     string   `json:"source_service"`
+	Target     string   `json:"target_service"`
+	Count      int64    `json:"count"`
+	ErrorCount *int64   `json:"error_count"`
+	Latency    *latency `json:"latency_ms"`
+}
+
+func TestQueryDetailLatency(t *testing.T) {
+	h := newHarness(t)
+	var lines []string
+	for i := range 10 {
+		lines = append(lines, record("api", float64(10+i), 200, `,"target":"db"`))
+	}
+	lines = append(lines,
+		record("api", 500, 503, `,"target":"db"`),
+		record("db", 700, 503, `,"source":"api"`), // the same pair, reported by the callee
+		record("api", 3, 404, `,"target":"cache"`),
+	)
+	h.send(lines...)
+	tests := []struct {
+		name     string
+		filter   string
+		count    int64
+		errors   int64
+		p50, max float64
+	}{
+		{"every status", `{}`, 12, 2, 15, 700},
+		{"status_class 5xx", `{"status_class":"5xx"}`, 2, 2, 500, 700},
+		{"status 200", `{"status":200}`, 10, 0, 14, 19},
+		{"status_class 2xx with target", `{"status_class":"2xx","target_service":"db"}`, 10, 0, 14, 19},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got struct{ Logs []pairEntry }
+			h.ask(`{"type":"query","detail":true,"filter":`+tt.filter+`}`, &got)
+			var e *pairEntry
+			for i := range got.Logs {
+				if got.Logs[i].Source == "api" && got.Logs[i].Target == "db" {
+					e = &got.Logs[i]
+				}
+			}
+			if e == nil || e.Latency == nil || e.ErrorCount == nil {
+				t.Fatalf("no api->db entry with detail in %+v", got.Logs)
+			}
+			if e.Count != tt.count || *e.ErrorCount != tt.errors {
+				t.Errorf("count %d errors %d, want %d %d", e.Count, *e.ErrorCount, tt.count, tt.errors)
+			}
+			l := e.Latency
+			if l.P90 != nil {
+				t.Errorf("query detail has p90: %+v", l)
+			}
+			if *l.Max != tt.max || math.Abs(*l.P50-tt.p50)/tt.p50 > 0.05 {
+				t.Errorf("p50 %v max %v, want ~%v and %v", *l.P50, *l.Max, tt.p50, tt.max)
+			}
+			if *l.P95 > *l.Max || *l.P99 > *l.Max || *l.P50 > *l.P95 {
+				t.Errorf("percentiles out of order: %+v", l)
+			}
+		})
+	}
+	// Without detail the entries carry neither field.
+	reply := h.send(`{"type":"query","filter":{"status":200}}`)[0]
+	if strings.Contains(reply, "latency_ms") || strings.Contains(reply, "error_count") {
+		t.Errorf("query without detail: %s", reply)
+	}
+}
+
+type graphEdge struct {
+	Source       string   `json:"source"`
+	Target       string   `json:"target"`
+	RequestCount int64    `json:"request_count"`
+	ErrorCount   *int64   `json:"error_count"`
+	Latency      *latency `json:"latency_ms"`
+}
+
+type serviceGraph struct {
+	Type  string      `json:"type"`
+	Nodes []string    `json:"nodes"`
+	Edges []graphEdge `json:"edges"`
+	Text  *string     `json:"text"`
+}
+
+// TestGenerateDetailMergesSpans checks edge latency over the calls the edge
+// counts: records (from the metric histogram) and cross-service spans.
+func TestGenerateDetailMergesSpans(t *testing.T) {
+	h := newHarness(t)
+	const tid = "4bf92f3577b34da6a3ce929d0e0e4736"
+	h.send(
+		record("frontend", 18.7, 200, `,"target":"cart"`),
+		`{"type":"trace","service":"frontend","operation":"GET /checkout","trace_id":"`+tid+`","duration_ms":120}`,
+		`{"type":"trace","service":"cart","operation":"POST /cart","trace_id":"`+tid+`","duration_ms":80,"status":503}`,
+		`{"type":"trace","service":"payments","operation":"charge","trace_id":"`+tid+`","duration_ms":5}`,
+		`{"type":"trace","service":"payments","operation":"charge","trace_id":"`+tid+`","duration_ms":7}`,
+	)
+	var got serviceGraph
+	h.ask(`{"type":"generate","detail":true}`, &got)
+	want := map[[2]string]struct {
+		calls, errors int64
+		p50, max      float64
+	}{
+		{"frontend", "cart"}:     {2, 1, 18.7, 80},
+		{"frontend", "payments"}: {2, 0, 5, 7},
+	}
+	if len(got.Edges) != len(want) {
+		t.Fatalf("edges %+v", got.Edges)
+	}
+	for _, e := range got.Edges {
+		w := want[[2]string{e.Source, e.Target}]
+		if e.RequestCount != w.calls || e.ErrorCount == nil || *e.ErrorCount != w.errors || e.Latency == nil {
+			t.Fatalf("edge %+v, want %+v", e, w)
+		}
+		if *e.Latency.P50 != w.p50 || *e.Latency.Max != w.max || *e.Latency.P99 != w.max {
+			t.Errorf("%s->%s latency %+v, want p50 %v (exact min) and p99 = max = %v", e.Source, e.Target, e.Latency, w.p50, w.max)
+		}
+	}
+	if got.Text != nil {
+		t.Errorf("text without format")
+	}
+}
+
+func TestGenerateFormat(t *testing.T) {
+	h := newHarness(t)
+	h.send(record("web", 12, 500, `,"target":"say \"hi\""`))
+	tests := []struct {
+		format string
+		prefix string // of text; "" for an error
+		err    string
+	}{
+		{`"dot"`, "digraph meshobs {\n", ""},
+		{`"mermaid"`, "flowchart LR\n", ""},
+		{`"svg"`, "", `format must be \"dot\" or \"mermaid\", not \"svg\"`},
+		{`"DOT"`, "", `not \"DOT\"`},
+		{`""`, "", `format must be`},
+		{`7`, "", "format must be a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			reply := h.send(`{"type":"generate","msg_id":9,"format":` + tt.format + `}`)[0]
+			if tt.err != "" {
+				if !strings.Contains(reply, `"code":12`) || !strings.Contains(reply, tt.err) {
+					t.Errorf("reply %s, want code 12 with %s", reply, tt.err)
+				}
+				return
+			}
+			var got serviceGraph
+			if err := json.Unmarshal([]byte(reply), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Text == nil || !strings.HasPrefix(*got.Text, tt.prefix) {
+				t.Fatalf("text %v, want prefix %q", got.Text, tt.prefix)
+			}
+			if !strings.Contains(*got.Text, "1 req") || !strings.Contains(*got.Text, "100% err") || !strings.Contains(*got.Text, "p95 12 ms") {
+				t.Errorf("edge label missing requests, error %% or p95:\n%s", *got.Text)
+			}
+			if got.Edges[0].ErrorCount != nil || got.Edges[0].Latency != nil {
+				t.Errorf("format alone added detail fields: %s", reply)
+			}
+		})
+	}
+}
