@@ -10,7 +10,7 @@ if ! command -v dot >/dev/null 2>&1; then
 		echo "== installing graphviz"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+		apt-get install -y -qq graphviz >/dev/null
 	else
 		echo "== graphviz (dot) missing and not installable here (needs root and apt-get): its tests will skip, or fail under CI" >&2
 	fi
