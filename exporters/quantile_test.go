@@ -2,9 +2,11 @@ package exporters_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -132,6 +134,7 @@ func TestQuantileAccuracy(t *testing.T) {
 			}
 			bound := h.RelativeError()
 			worst := 0.0
+			var errs []string
 			for _, q := range qs {
 				want := exactQuantile(values, q)
 				got := h.Quantile(q)
@@ -142,11 +145,12 @@ func TestQuantileAccuracy(t *testing.T) {
 					rel = math.Inf(1)
 				}
 				worst = max(worst, rel)
+				errs = append(errs, fmt.Sprintf("p%v %.2f%%", 100*q, 100*rel))
 				if rel > bound {
 					t.Errorf("q%v = %.6g, exact %.6g: relative error %.3f%% over the bound %.3f%%", q, got, want, 100*rel, 100*bound)
 				}
 			}
-			t.Logf("scale %d, bound %.2f%%, worst relative error %.3f%%", h.Scale(), 100*bound, 100*worst)
+			t.Logf("scale %d, bound %.2f%%, worst relative error %.2f%% (%s)", h.Scale(), 100*bound, 100*worst, strings.Join(errs, ", "))
 			if h.Quantile(1) != values[len(values)-1] {
 				t.Errorf("max %v, want exact %v", h.Quantile(1), values[len(values)-1])
 			}
