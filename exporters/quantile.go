@@ -41,7 +41,8 @@ type ExpHistogram struct {
 	noMinMax bool // some merged point lacked its min or max
 }
 
-func (h *ExpHistogram) init() {
+// start sets the scale of an empty histogram to the finest.
+func (h *ExpHistogram) start() {
 	if h.count == 0 && len(h.counts) == 0 {
 		h.scale = ExpHistogramMaxScale
 	}
@@ -88,7 +89,7 @@ func (h *ExpHistogram) Add(v float64) {
 	if !(v >= 0) || math.IsInf(v, 0) {
 		return
 	}
-	h.init()
+	h.start()
 	h.observe(1, v, v, v, true)
 	if v == 0 {
 		h.zero++
@@ -113,7 +114,7 @@ func (h *ExpHistogram) Merge(dp *metricdata.ExponentialHistogramDataPoint[float6
 	if n == 0 {
 		return
 	}
-	h.init()
+	h.start()
 	lo, okMin := dp.Min.Value()
 	hi, okMax := dp.Max.Value()
 	h.observe(n, dp.Sum, lo, hi, okMin && okMax)
@@ -126,7 +127,7 @@ func (h *ExpHistogram) MergeHistogram(o *ExpHistogram) {
 	if o == nil || o.count == 0 {
 		return
 	}
-	h.init()
+	h.start()
 	h.observe(o.count, o.sum, o.min, o.max, !o.noMinMax)
 	h.zero += o.zero
 	h.mergeBuckets(o.scale, o.offset, o.counts)
