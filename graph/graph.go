@@ -109,6 +109,8 @@ func (g *Graph) Edges() []Edge {
 	out := make([]Edge, len(g.edges))
 	for i, e := range g.edges {
 		out[i] = *e
+		out[i].ClientLatency = e.ClientLatency.Clone()
+		out[i].ServerLatency = e.ServerLatency.Clone()
 	}
 	return out
 }

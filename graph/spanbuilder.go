@@ -299,7 +299,10 @@ func (b *SpanBuilder) link(p, c *spanFacts) bool {
 		call.ClientLatency, call.HasClient = p.duration, true
 		call.Failed = call.Failed || p.failed
 	}
-	if isCallee(c.kind) {
+	// The child runs in the callee: a server or consumer span is the callee's
+	// view of the call, and so is any non-calling span of another service
+	// that Jaeger's rule links (e.g. an internal or unset-kind span).
+	if isCallee(c.kind) || (p.service != c.service && !isCaller(c.kind)) {
 		call.ServerLatency, call.HasServer = c.duration, true
 	}
 	b.stats.Calls++
