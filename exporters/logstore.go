@@ -40,9 +40,10 @@ type AccessLog struct {
 	Status int
 	// DurationMs is the request's duration in milliseconds.
 	DurationMs float64
-	// TraceID and SpanID correlate the entry with a trace; zero when not given.
+	// TraceID correlates the entry with a trace; zero when not given.
 	TraceID trace.TraceID
-	SpanID  trace.SpanID
+	// SpanID correlates the entry with a span; zero when not given.
+	SpanID trace.SpanID
 }
 
 // HasEdge reports whether the entry names both ends of a call.
@@ -68,6 +69,7 @@ func (f *LogFilter) matchStatus(status int) bool {
 
 // PairCount is the number of access-log entries on one (source, target) pair.
 type PairCount struct {
+	// Source and Target are the pair's ends.
 	Source, Target string
 	// Count is the number of entries matching the filter.
 	Count int64
@@ -77,6 +79,7 @@ type PairCount struct {
 
 // ServiceCounts is the exact request tally of one reporting service.
 type ServiceCounts struct {
+	// Service is the reporting service.
 	Service string
 	// Requests and Errors (5xx) count every entry the service reported.
 	Requests, Errors int64

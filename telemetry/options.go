@@ -8,6 +8,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/meshobs/meshobs/graph"
 )
 
 // DefaultService is the service of spans that name none, unless configured.
@@ -36,6 +38,7 @@ type config struct {
 	maxServices    int
 	maxEdges       int
 	maxSeries      int
+	spanGraph      []graph.SpanBuilderOption
 }
 
 func newConfig(opts []Option) config {
@@ -113,4 +116,24 @@ func WithLimits(services, edges, series int) Option {
 			c.maxSeries = series
 		}
 	}
+}
+
+// StdioSpanGraph are the span-graph rules of a Pipeline unless WithSpanGraph
+// changes them: Jaeger's rule alone (a span whose parent belongs to another
+// service is one call parent -> child), as PROTOCOL.md specifies for the
+// stdio node, so a root span invents no user edge and a client span no
+// virtual node.
+var StdioSpanGraph = []graph.SpanBuilderOption{
+	graph.WithParentChild(true),
+	graph.WithClientServer(false),
+	graph.WithMessaging(false),
+	graph.WithVirtualNodes(false),
+	graph.WithUserNode(false),
+}
+
+// WithSpanGraph adds span-graph rules over StdioSpanGraph, for instance
+// graph.WithUserNode(true) and graph.WithVirtualNodes(true) to build the
+// graph as the servicegraph connector does.
+func WithSpanGraph(opts ...graph.SpanBuilderOption) Option {
+	return func(c *config) { c.spanGraph = append(c.spanGraph, opts...) }
 }

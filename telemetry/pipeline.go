@@ -34,11 +34,16 @@ import (
 type Pipeline struct {
 	cfg config
 
-	// Logs, Spans and Metrics capture everything the SDK emits; Graph is fed by Logs and Spans.
-	Logs    *exporters.LogStore
-	Spans   *exporters.SpanStore
+	// Logs captures every access log the SDK emits.
+	Logs *exporters.LogStore
+	// Spans captures every span the SDK ends.
+	Spans *exporters.SpanStore
+	// Metrics reads the SDK's aggregated metrics.
 	Metrics *exporters.MetricReader
-	Graph   *graph.Graph
+	// Graph is the service graph, fed by Logs and, through SpanGraph, by Spans.
+	Graph *graph.Graph
+	// SpanGraph turns the spans of Spans into calls on Graph.
+	SpanGraph *graph.SpanBuilder
 
 	ids            *idGenerator
 	meterProvider  *sdkmetric.MeterProvider
@@ -84,7 +89,9 @@ func New(opts ...Option) (*Pipeline, error) {
 	p.Graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
 	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph),
 		exporters.WithMaxPairs(cfg.maxEdges))
-	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.Graph))
+	gopts := append([]graph.SpanBuilderOption{graph.WithBuilderClock(cfg.now)}, StdioSpanGraph...)
+	p.SpanGraph = graph.NewSpanBuilder(p.Graph, append(gopts, cfg.spanGraph...)...)
+	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.SpanGraph))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.Spans}}
 	for _, sp := range cfg.spanProcessors {

@@ -24,13 +24,17 @@ func main() {
 
 // run is main with its inputs injected; it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "graph" {
+		return runGraph(args[1:], stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("meshobs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at exit (pprof)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n\n")
+		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n"+
+			"       meshobs graph [-format json|dot|mermaid|svg] [-o FILE] [FILE]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
