@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
@@ -22,6 +23,7 @@ type Node struct {
 	p       *telemetry.Pipeline
 	maxLine int
 	log     *slog.Logger
+	exports func() []outbound.Stat // outbound exporters' counts for stats; nil: none
 
 	mu      sync.Mutex // held while a line is handled, so Stop waits for it
 	id      string     // node_id from init, else each request's dest
@@ -43,6 +45,11 @@ func WithMaxLineBytes(n int) Option {
 		}
 	}
 }
+
+// WithExports makes stats replies carry the outbound exporters' counts,
+// as returned by f (e.g. (*outbound.Set).Stats), in an "exports" field
+// present when f returns any.
+func WithExports(f func() []outbound.Stat) Option { return func(nd *Node) { nd.exports = f } }
 
 // WithLogger sets where diagnostics go (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(nd *Node) { nd.log = l } }

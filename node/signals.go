@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/semconv"
 )
 
@@ -56,10 +57,15 @@ func (n *Node) handleStats(ctx context.Context, b []byte, body *wireBody) ([]byt
 		}
 		out[i] = s
 	}
+	var exports []outbound.Stat
+	if n.exports != nil {
+		exports = n.exports()
+	}
 	b = appendHeader(b, "golden_signals", body.MsgID)
 	return appendObject(b, struct {
 		Services []serviceSignalsJSON `json:"services"`
-	}{out})
+		Exports  []outbound.Stat      `json:"exports,omitempty"` // only with outbound exporters configured
+	}{out, exports})
 }
 
 // durationsBy merges the request-duration histogram points the SDK has

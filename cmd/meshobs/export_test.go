@@ -170,7 +170,7 @@ func TestExportFaults(t *testing.T) {
 	const records = 20_000
 	input := faultInput(records)
 	const shutdownTimeout = time.Second
-	config := func(addr, protocol string) string {
+	config := func(addr, protocol string, timeout time.Duration) string {
 		return fmt.Sprintf(`shutdown_timeout: %s
 exporters:
   metric_interval: 200ms
@@ -180,13 +180,13 @@ exporters:
     endpoint: %s
     protocol: %s
     insecure: true
-    timeout: 500ms
-`, shutdownTimeout, addr, protocol)
+    timeout: %s
+`, shutdownTimeout, addr, protocol, timeout)
 	}
 	base := runFault(t, "shutdown_timeout: 1s\n", input)
 	t.Logf("no exporter: %d replies in %s (%.0f/s), shutdown %s", records*11/10, base.replies.Round(time.Millisecond),
 		float64(records*11/10)/base.replies.Seconds(), base.shutdown.Round(time.Millisecond))
-	up := runFault(t, config(healthyEndpoint(t), "http/protobuf"), input)
+	up := runFault(t, config(healthyEndpoint(t), "http/protobuf", 5*time.Second), input)
 	t.Logf("healthy OTLP/HTTP endpoint: %d replies in %s (%.0f/s), shutdown %s", records*11/10, up.replies.Round(time.Millisecond),
 		float64(records*11/10)/up.replies.Seconds(), up.shutdown.Round(time.Millisecond))
 	// A burst faster than the endpoint drains may overflow queue_size: those
@@ -207,7 +207,7 @@ exporters:
 	}{{"down", closedEndpoint}, {"silent", silentEndpoint}} {
 		for _, protocol := range []string{"grpc", "http/protobuf"} {
 			t.Run(endpoint.name+"/"+strings.ReplaceAll(protocol, "/", "-"), func(t *testing.T) {
-				run := runFault(t, config(endpoint.addr(t), protocol), input)
+				run := runFault(t, config(endpoint.addr(t), protocol, 500*time.Millisecond), input)
 				t.Logf("%d replies in %s (%.0f/s; %.2fx the time without exporter, %.2fx with a healthy one), shutdown %s",
 					records*11/10, run.replies.Round(time.Millisecond), float64(records*11/10)/run.replies.Seconds(),
 					run.replies.Seconds()/base.replies.Seconds(), run.replies.Seconds()/up.replies.Seconds(),
@@ -245,5 +245,30 @@ exporters:
 				}
 			})
 		}
+	}
+}
+
+// TestStatsReportsExports: with an exporter configured, the stats reply
+// carries its counts in "exports"; without one, the reply is unchanged
+// (the golden files cover that).
+func TestStatsReportsExports(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "meshobs.yaml")
+	config := fmt.Sprintf("exporters:\n  otlp:\n    enabled: true\n    endpoint: %s\n    insecure: true\n    protocol: grpc\n    timeout: 200ms\n", closedEndpoint(t))
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, stdin, stdout := startNode(t, "--config", path)
+	io.WriteString(stdin, `{"type":"record","msg_id":1,"service":"api","duration_ms":1,"status":200}`+"\n")
+	readLine(t, stdout)
+	io.WriteString(stdin, `{"type":"stats","msg_id":2}`+"\n")
+	got := readLine(t, stdout)
+	want := `"exports":[{"exporter":"otlp","signal":"traces","accepted":0,"exported":0,"failed":0,"dropped":0},` +
+		`{"exporter":"otlp","signal":"logs","accepted":1,`
+	if !strings.Contains(got, want) || !strings.Contains(got, `{"exporter":"otlp","signal":"metrics",`) {
+		t.Errorf("stats reply %s\nwant it to contain %s", got, want)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

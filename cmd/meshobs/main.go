@@ -72,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "meshobs: %v\n", err)
 		return 1
 	}
-	n := node.New(p, node.WithMaxLineBytes(cfg.MaxLineBytes), node.WithLogger(logger))
+	n := node.New(p, node.WithMaxLineBytes(cfg.MaxLineBytes), node.WithLogger(logger), node.WithExports(out.Stats))
 
 	// A reader that closes stdout must not kill us with SIGPIPE: the write
 	// fails instead, and we shut down cleanly.
