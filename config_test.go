@@ -21,8 +21,8 @@ func TestDefaultConfigIsConfigYAML(t *testing.T) {
 		ShutdownTimeout: 5 * time.Second,
 		Exporters: outbound.Config{
 			QueueSize: 2048, BatchSize: 512, BatchDelay: time.Second, MetricInterval: 10 * time.Second,
-			OTLP:   outbound.OTLP{Headers: map[string]string{}},
-			Jaeger: outbound.Jaeger{Protocol: "grpc", Timeout: 10 * time.Second},
+			OTLP:   outbound.OTLP{Headers: map[string]string{}, Signals: []string{"traces", "metrics", "logs"}},
+			Jaeger: outbound.Jaeger{Protocol: "grpc", Timeout: 10 * time.Second, Signals: []string{"traces", "metrics", "logs"}},
 		},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -55,6 +55,10 @@ func TestLoadConfig(t *testing.T) {
 		{"otlp headers", "exporters:\n  otlp:\n    enabled: true\n    headers: {api-key: s3cret}\n", "", func(c Config) bool {
 			return c.Exporters.OTLP.Enabled && c.Exporters.OTLP.Headers["api-key"] == "s3cret"
 		}},
+		{"traces only", "exporters:\n  jaeger:\n    endpoint: localhost:4317\n    signals: [traces]\n", "", func(c Config) bool {
+			return reflect.DeepEqual(c.Exporters.Jaeger.Signals, []string{"traces"})
+		}},
+		{"bad signal", "exporters:\n  jaeger:\n    signals: [spans]\n", "exporters.jaeger.signals", nil},
 		{"unknown exporter", "exporters:\n  zipkin: {}\n", "zipkin", nil},
 		{"bad protocol", "exporters:\n  otlp:\n    protocol: thrift\n", "exporters.otlp.protocol", nil},
 		{"bad jaeger endpoint", "exporters:\n  jaeger:\n    endpoint: localhost\n", "exporters.jaeger.endpoint", nil},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,6 +75,8 @@ type OTLP struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Compression is gzip or none. Empty: OTEL_EXPORTER_OTLP_COMPRESSION, else none.
 	Compression string `yaml:"compression"`
+	// Signals lists what to send: traces, metrics, logs. Empty: all three.
+	Signals []string `yaml:"signals"`
 }
 
 // Jaeger is a shorthand for OTLP to a Jaeger collector, which speaks OTLP
@@ -86,6 +89,9 @@ type Jaeger struct {
 	Protocol string `yaml:"protocol"`
 	// Timeout bounds one export request, retries included. Zero: 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Signals lists what to send: traces, metrics, logs. Empty: all three.
+	// A stock Jaeger (no config of its own) accepts only traces.
+	Signals []string `yaml:"signals"`
 }
 
 // Stdout configures the pretty-printing exporter.
@@ -176,12 +182,47 @@ func (c *Config) Validate() error {
 		fail("jaeger.protocol", err)
 	}
 
+	for key, sig := range map[string][]string{"otlp.signals": c.OTLP.Signals, "jaeger.signals": c.Jaeger.Signals} {
+		if err := checkSignals(sig); err != nil {
+			fail(key, err)
+		}
+	}
+
 	if c.Prometheus.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Prometheus.Listen); err != nil {
 			fail("prometheus.listen", fmt.Errorf("must be host:port, not %q", c.Prometheus.Listen))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Signal names, as Signals lists them.
+const (
+	SignalTraces  = "traces"
+	SignalMetrics = "metrics"
+	SignalLogs    = "logs"
+)
+
+// checkSignals accepts distinct signal names.
+func checkSignals(signals []string) error {
+	seen := map[string]bool{}
+	for _, s := range signals {
+		switch s {
+		case SignalTraces, SignalMetrics, SignalLogs:
+		default:
+			return fmt.Errorf("must list traces, metrics or logs, not %q", s)
+		}
+		if seen[s] {
+			return fmt.Errorf("lists %q twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+// sends reports whether signals (empty: all) includes signal.
+func sends(signals []string, signal string) bool {
+	return len(signals) == 0 || slices.Contains(signals, signal)
 }
 
 // checkProtocol accepts a protocol name, or empty for the default.

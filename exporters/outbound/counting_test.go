@@ -88,3 +88,18 @@ func TestWithDefaultsCopies(t *testing.T) {
 		t.Errorf("zero Config enables an exporter")
 	}
 }
+
+func TestSignals(t *testing.T) {
+	s, err := New(context.Background(), Config{Jaeger: Jaeger{Endpoint: "127.0.0.1:4317", Signals: []string{SignalTraces}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.shutdownAll(context.Background())
+	if len(s.SpanProcessors()) != 1 || len(s.LogProcessors()) != 0 || len(s.MetricReaders()) != 0 {
+		t.Errorf("traces only: %d span processors, %d log processors, %d readers",
+			len(s.SpanProcessors()), len(s.LogProcessors()), len(s.MetricReaders()))
+	}
+	if st := s.Stats(); len(st) != 1 || st[0].Exporter != "jaeger" || st[0].Signal != SignalTraces {
+		t.Errorf("Stats() = %+v", st)
+	}
+}

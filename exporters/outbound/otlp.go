@@ -26,6 +26,7 @@ type otlpTarget struct {
 	headers     map[string]string
 	timeout     time.Duration // 0: the environment's, else 10s
 	compression string        // "", none or gzip
+	signals     []string      // empty: all
 }
 
 func (c OTLP) target(getenv func(string) string) otlpTarget {
@@ -38,12 +39,12 @@ func (c OTLP) target(getenv func(string) string) otlpTarget {
 	}
 	return otlpTarget{
 		endpoint: c.Endpoint, protocol: p, insecure: c.Insecure,
-		headers: c.Headers, timeout: c.Timeout, compression: c.Compression,
+		headers: c.Headers, timeout: c.Timeout, compression: c.Compression, signals: c.Signals,
 	}
 }
 
 func (c Jaeger) target() otlpTarget {
-	return otlpTarget{endpoint: c.Endpoint, protocol: c.Protocol, insecure: true, timeout: c.Timeout}
+	return otlpTarget{endpoint: c.Endpoint, protocol: c.Protocol, insecure: true, timeout: c.Timeout, signals: c.Signals}
 }
 
 // exportTimeout is the bound the batch processors and readers put on one

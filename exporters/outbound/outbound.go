@@ -83,24 +83,31 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Set, error) {
 	return s, nil
 }
 
-// addOTLP adds span, log and metric exporters for one OTLP destination.
+// addOTLP adds span, log and metric exporters (those of t.signals) for one
+// OTLP destination.
 func (s *Set) addOTLP(ctx context.Context, name string, cfg Config, t otlpTarget, getenv func(string) string) error {
 	timeout := t.exportTimeout(getenv)
-	se, err := t.spanExporter(ctx)
-	if err != nil {
-		return fmt.Errorf("outbound: %s traces: %w", name, err)
+	if sends(t.signals, SignalTraces) {
+		e, err := t.spanExporter(ctx)
+		if err != nil {
+			return fmt.Errorf("outbound: %s traces: %w", name, err)
+		}
+		s.addSpanExporter(name, cfg, timeout, e)
 	}
-	s.addSpanExporter(name, cfg, timeout, se)
-	le, err := t.logExporter(ctx)
-	if err != nil {
-		return fmt.Errorf("outbound: %s logs: %w", name, err)
+	if sends(t.signals, SignalLogs) {
+		e, err := t.logExporter(ctx)
+		if err != nil {
+			return fmt.Errorf("outbound: %s logs: %w", name, err)
+		}
+		s.addLogExporter(name, cfg, timeout, e)
 	}
-	s.addLogExporter(name, cfg, timeout, le)
-	me, err := t.metricExporter(ctx)
-	if err != nil {
-		return fmt.Errorf("outbound: %s metrics: %w", name, err)
+	if sends(t.signals, SignalMetrics) {
+		e, err := t.metricExporter(ctx)
+		if err != nil {
+			return fmt.Errorf("outbound: %s metrics: %w", name, err)
+		}
+		s.addMetricExporter(name, cfg, timeout, e)
 	}
-	s.addMetricExporter(name, cfg, timeout, me)
 	return nil
 }
 
@@ -126,7 +133,7 @@ func (s *Set) addStdout(cfg Config, w io.Writer) error {
 // Spans go through a batch processor that drops (never blocks) when its
 // queue is full; each export is bounded by the exporter's timeout.
 func (s *Set) addSpanExporter(name string, cfg Config, timeout time.Duration, e sdktrace.SpanExporter) {
-	c := &counter{exporter: name, signal: "traces"}
+	c := &counter{exporter: name, signal: SignalTraces}
 	s.counters = append(s.counters, c)
 	bsp := sdktrace.NewBatchSpanProcessor(countingSpanExporter{e, c},
 		sdktrace.WithMaxQueueSize(cfg.QueueSize),
@@ -139,7 +146,7 @@ func (s *Set) addSpanExporter(name string, cfg Config, timeout time.Duration, e 
 // Log records go through a batch processor whose full queue drops the
 // oldest records; OnEmit never blocks.
 func (s *Set) addLogExporter(name string, cfg Config, timeout time.Duration, e sdklog.Exporter) {
-	c := &counter{exporter: name, signal: "logs"}
+	c := &counter{exporter: name, signal: SignalLogs}
 	s.counters = append(s.counters, c)
 	blp := sdklog.NewBatchProcessor(countingLogExporter{e, c},
 		sdklog.WithMaxQueueSize(cfg.QueueSize),
@@ -153,7 +160,7 @@ func (s *Set) addLogExporter(name string, cfg Config, timeout time.Duration, e s
 // push loses no count: the next one carries it. A reader collects and
 // exports on its own goroutine, one export at a time.
 func (s *Set) addMetricExporter(name string, cfg Config, timeout time.Duration, e sdkmetric.Exporter) {
-	c := &counter{exporter: name, signal: "metrics"}
+	c := &counter{exporter: name, signal: SignalMetrics}
 	s.counters = append(s.counters, c)
 	s.readers = append(s.readers, sdkmetric.NewPeriodicReader(countingMetricExporter{e, c},
 		sdkmetric.WithInterval(cfg.MetricInterval),
