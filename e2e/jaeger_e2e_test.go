@@ -121,6 +121,20 @@ exporters:
 		}
 	}
 
+	// stats carries the exporter's counts while it runs.
+	stats := n.call(map[string]any{"type": "stats"})
+	exports, _ := stats["exports"].([]any)
+	accepted := map[string]float64{}
+	for _, e := range exports {
+		m := e.(map[string]any)
+		if m["exporter"] == "jaeger" {
+			accepted[m["signal"].(string)] = m["accepted"].(float64)
+		}
+	}
+	if accepted["traces"] != 9 || accepted["logs"] != float64(records) {
+		t.Errorf("stats exports %v: want jaeger traces 9 and logs %d accepted", exports, records)
+	}
+
 	// --- EOF: meshobs flushes every exporter and reports what it sent.
 	stderr := n.close(30 * time.Second)
 	t.Logf("meshobs stderr:\n%s", stderr)
