@@ -33,7 +33,7 @@ func newPromServer(addr string) (*promServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		_ = exp.Shutdown(context.Background())
-		return nil, fmt.Errorf("outbound: prometheus.listen: %w", err)
+		return nil, fmt.Errorf("outbound: exporters.prometheus.listen: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
