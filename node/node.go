@@ -122,7 +122,9 @@ func (n *Node) flush() error {
 
 // handleLine answers one line; it must be called with n.mu held.
 func (n *Node) handleLine(line []byte) error {
-	line = bytes.TrimSpace(line)
+	// JSON whitespace only: bytes.TrimSpace would also drop \v, \f, NEL and
+	// NBSP around a line, which JSON does not allow.
+	line = bytes.Trim(line, " \t\r\n")
 	if len(line) == 0 {
 		return nil
 	}

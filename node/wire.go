@@ -123,11 +123,22 @@ type salvage struct {
 // goccy/go-json decodes the valid lines (several times faster than
 // encoding/json); a line it rejects is decoded again with encoding/json,
 // whose errors name the JSON field by its path.
+//
+// goccy is laxer than encoding/json: it accepts leading zeros, "1.", raw
+// control characters in strings, trailing commas and bytes after the value,
+// and keeps invalid UTF-8 as it is. So it sees only lines that validJSON
+// passes, with invalid UTF-8 replaced as encoding/json would. Object keys
+// match field names exactly (goccy), not case-insensitively (encoding/json).
 func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
-	if json.Unmarshal(line, w) == nil {
-		return nil, true
+	if ok, ascii := validJSON(line); ok {
+		if !ascii {
+			line = sanitizeUTF8(line)
+		}
+		if json.Unmarshal(line, w) == nil {
+			return nil, true
+		}
+		*w = wireLine{}
 	}
-	*w = wireLine{}
 	err := stdjson.Unmarshal(line, w)
 	if err == nil {
 		// The two decoders disagree: trust the standard library's verdict.
