@@ -56,7 +56,7 @@ func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
 			if n == 0 {
 				return nil, false, io.EOF
 			}
-			if tooLong {
+			if tooLong || n > lr.max { // no newline here: n is the line's length
 				return nil, true, nil
 			}
 			return append(lr.buf, chunk...), false, nil

@@ -105,15 +105,44 @@ type wireFilter struct {
 	StatusClass   *string  `json:"status_class"`
 }
 
-// salvage is what can still be read from a line that failed to decode, so
-// that the error reply can mirror its framing and msg_id.
-type salvage struct {
-	Src  *string `json:"src"`
-	Dest *string `json:"dest"`
-	Body *struct {
-		MsgID msgID `json:"msg_id"`
-	} `json:"body"`
-	MsgID msgID `json:"msg_id"`
+// salvage reads what it still can from a line that failed to decode (the
+// envelope and msg_id), so that the error reply can mirror its framing and
+// msg_id. Keys match exactly, as on the fast path: encoding/json would also
+// take "MSG_ID" for msg_id.
+func salvage(line []byte, w *wireLine) {
+	*w = wireLine{}
+	var top map[string]stdjson.RawMessage
+	if stdjson.Unmarshal(line, &top) != nil {
+		return
+	}
+	w.Src, w.Dest = salvageString(top["src"]), salvageString(top["dest"])
+	body := top
+	if raw := top["body"]; len(raw) > 0 && raw[0] == '{' {
+		body = nil
+		if stdjson.Unmarshal(raw, &body) != nil {
+			return
+		}
+		w.Body = &wireBody{}
+		w.Body.MsgID = salvageMsgID(body["msg_id"])
+		return
+	}
+	w.MsgID = salvageMsgID(body["msg_id"])
+}
+
+func salvageMsgID(raw stdjson.RawMessage) msgID {
+	var id msgID
+	if raw != nil {
+		_ = id.UnmarshalJSON(raw)
+	}
+	return id
+}
+
+func salvageString(raw stdjson.RawMessage) *string {
+	var s *string
+	if stdjson.Unmarshal(raw, &s) != nil {
+		return nil
+	}
+	return s
 }
 
 // decodeLine parses one line. A *Error means the line was not a well-typed
@@ -148,14 +177,7 @@ func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
 	if errors.As(err, &syn) {
 		return malformed("invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: ")), false
 	}
-	var s salvage
-	_ = stdjson.Unmarshal(line, &s)
-	*w = wireLine{Src: s.Src, Dest: s.Dest}
-	if s.Body != nil {
-		w.Body = &wireBody{MsgID: s.Body.MsgID}
-	} else {
-		w.MsgID = s.MsgID
-	}
+	salvage(line, w)
 	var ute *stdjson.UnmarshalTypeError
 	if errors.As(err, &ute) {
 		if ute.Field == "" {
