@@ -160,6 +160,10 @@ func salvageString(raw stdjson.RawMessage) *string {
 // match field names exactly (goccy), not case-insensitively (encoding/json).
 func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
 	if ok, ascii := validJSON(line); ok {
+		if line[skipWS(line, 0)] == 'n' {
+			// Both decoders take null for an empty object.
+			return malformed("a request must be a JSON object, not null"), false
+		}
 		if !ascii {
 			line = sanitizeUTF8(line)
 		}
