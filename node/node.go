@@ -68,7 +68,7 @@ func (n *Node) Run(r io.Reader, w io.Writer) error {
 	n.mu.Unlock()
 	lr := newLineReader(r, n.maxLine)
 	for {
-		if lr.buffered() == 0 {
+		if !lr.lineBuffered() {
 			if err := n.flush(); err != nil {
 				return err
 			}
