@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -25,6 +28,8 @@ type Config struct {
 	MaxLineBytes int `yaml:"max_line_bytes"`
 	// Retention bounds the in-memory stores' individual entries.
 	Retention Retention `yaml:"retention"`
+	// Limits caps what distinct names, edges and series can cost.
+	Limits Limits `yaml:"limits"`
 	// ShutdownTimeout bounds flushing at exit.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -35,6 +40,16 @@ type Retention struct {
 	AccessLogs int `yaml:"access_logs"`
 	// Spans is the number of spans kept for get_trace and trace joins.
 	Spans int `yaml:"spans"`
+}
+
+// Limits caps the cardinality the node tracks, so memory stays bounded.
+type Limits struct {
+	// MaxServices is the number of distinct service names tracked.
+	MaxServices int `yaml:"max_services"`
+	// MaxEdges is the number of distinct (source, target) edges tracked.
+	MaxEdges int `yaml:"max_edges"`
+	// MaxMetricSeries is the OTel SDK's cardinality limit per instrument.
+	MaxMetricSeries int `yaml:"max_metric_series"`
 }
 
 // DefaultConfig returns the built-in configuration.
@@ -66,9 +81,62 @@ func parseConfig(data []byte, base Config) (Config, error) {
 	dec.KnownFields(true)
 	c := base
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, err
+		return Config{}, nameKeys(data, err)
 	}
 	return c, c.Validate()
+}
+
+var lineRef = regexp.MustCompile(`^line (\d+): `)
+
+// nameKeys rewrites yaml's "line N: ..." type errors to name the key at
+// that line, e.g. "retention: cannot unmarshal !!int into ...".
+func nameKeys(data []byte, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = m
+		if sm := lineRef.FindStringSubmatch(m); sm != nil {
+			line, _ := strconv.Atoi(sm[1])
+			if key := keyAtLine(&root, line, ""); key != "" {
+				msgs[i] = key + ": " + strings.TrimPrefix(m, sm[0]) + " (" + strings.TrimSuffix(sm[0], ": ") + ")"
+			}
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// keyAtLine returns the dotted path of the mapping key on line, if any.
+func keyAtLine(n *yaml.Node, line int, prefix string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if k := keyAtLine(c, line, prefix); k != "" {
+				return k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			path := key.Value
+			if prefix != "" {
+				path = prefix + "." + key.Value
+			}
+			if k := keyAtLine(val, line, path); k != "" {
+				return k
+			}
+			if key.Line == line {
+				return path
+			}
+		}
+	}
+	return ""
 }
 
 // Validate reports every invalid value, naming its key.
@@ -85,6 +153,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention.Spans < 1 {
 		errs = append(errs, fmt.Errorf("retention.spans: must be at least 1, not %d", c.Retention.Spans))
+	}
+	for key, v := range map[string]int{
+		"limits.max_services":      c.Limits.MaxServices,
+		"limits.max_edges":         c.Limits.MaxEdges,
+		"limits.max_metric_series": c.Limits.MaxMetricSeries,
+	} {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("%s: must be at least 1, not %d", key, v))
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, not %s", c.ShutdownTimeout))

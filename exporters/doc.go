@@ -11,6 +11,10 @@
 //     per-(source, target) aggregates that are never evicted.
 //   - [MetricReader] is a [sdkmetric.Reader] that collects on demand.
 //
+// [ExpHistogram] merges the exponential histogram data points a reader
+// collects, whatever their scales, and estimates quantiles from them within
+// a stated relative error.
+//
 // All of them are safe for concurrent use, copy what the SDK may reuse, keep
 // their data after Shutdown (reads usually happen after a final flush) and
 // return copies from their getters.

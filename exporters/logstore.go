@@ -40,9 +40,10 @@ type AccessLog struct {
 	Status int
 	// DurationMs is the request's duration in milliseconds.
 	DurationMs float64
-	// TraceID and SpanID correlate the entry with a trace; zero when not given.
+	// TraceID correlates the entry with a trace; zero when not given.
 	TraceID trace.TraceID
-	SpanID  trace.SpanID
+	// SpanID correlates the entry with a span; zero when not given.
+	SpanID trace.SpanID
 }
 
 // HasEdge reports whether the entry names both ends of a call.
@@ -68,6 +69,7 @@ func (f *LogFilter) matchStatus(status int) bool {
 
 // PairCount is the number of access-log entries on one (source, target) pair.
 type PairCount struct {
+	// Source and Target are the pair's ends.
 	Source, Target string
 	// Count is the number of entries matching the filter.
 	Count int64
@@ -77,6 +79,7 @@ type PairCount struct {
 
 // ServiceCounts is the exact request tally of one reporting service.
 type ServiceCounts struct {
+	// Service is the reporting service.
 	Service string
 	// Requests and Errors (5xx) count every entry the service reported.
 	Requests, Errors int64
@@ -108,6 +111,7 @@ type LogStore struct {
 	pairList []*pairAgg
 	names    map[*resource.Resource]string
 	observer AccessLogObserver
+	maxPairs int
 }
 
 type pairKey struct{ source, target string }
@@ -133,6 +137,12 @@ type LogStoreOption func(*LogStore)
 // WithLogCapacity sets how many of the newest entries are kept (default DefaultRetention).
 func WithLogCapacity(n int) LogStoreOption {
 	return func(s *LogStore) { s.entries = newRing[AccessLog](n) }
+}
+
+// WithMaxPairs caps the distinct (source, target) pairs aggregated; entries of
+// further pairs are counted on the pair (OverflowService, OverflowService).
+func WithMaxPairs(n int) LogStoreOption {
+	return func(s *LogStore) { s.maxPairs = n }
 }
 
 // WithAccessLogObserver registers o to be told of every ingested entry.
@@ -240,8 +250,12 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 	if a.HasEdge() {
 		k := pairKey{a.Source, a.Target}
 		p := s.pairs[k]
+		if p == nil && s.maxPairs > 0 && len(s.pairList) >= s.maxPairs {
+			k = pairKey{semconv.OverflowService, semconv.OverflowService}
+			p = s.pairs[k]
+		}
 		if p == nil {
-			p = &pairAgg{source: a.Source, target: a.Target, byStatus: make(map[int]int64, 4)}
+			p = &pairAgg{source: k.source, target: k.target, byStatus: make(map[int]int64, 4)}
 			s.pairs[k] = p
 			s.pairList = append(s.pairList, p)
 		}

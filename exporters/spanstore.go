@@ -22,19 +22,23 @@ var (
 
 // Span is the store's copy of one ended span.
 type Span struct {
+	// TraceID is the span's trace.
 	TraceID trace.TraceID
-	SpanID  trace.SpanID
+	// SpanID is the span's own id.
+	SpanID trace.SpanID
 	// Parent is the parent span's id; zero for a root span.
 	Parent trace.SpanID
 	// Service is the span's resource service.name.
 	Service string
 	// Name is the operation.
-	Name  string
-	Kind  trace.SpanKind
-	Start time.Time
-	End   time.Time
-	// Status is the span status code and StatusDescription its message.
-	Status            codes.Code
+	Name string
+	// Kind is the span kind (server, client, ...).
+	Kind trace.SpanKind
+	// Start and End are when the span started and ended.
+	Start, End time.Time
+	// Status is the span status code.
+	Status codes.Code
+	// StatusDescription is the status message.
 	StatusDescription string
 	// Attributes is the store's own copy of the span attributes.
 	Attributes []attribute.KeyValue

@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-
-	"go.opentelemetry.io/otel/codes"
+	"time"
 
 	"github.com/meshobs/meshobs/exporters"
 	"github.com/meshobs/meshobs/graph"
 )
 
 // TestGraphConcurrentSafe feeds one Graph from many goroutines, as the log
-// and span stores do from the SDK's goroutines, while others read it.
+// store and the span builder do from the SDK's goroutines, while others
+// read it.
 func TestGraphConcurrentSafe(t *testing.T) {
 	const writers, perWriter = 8, 1000
 	g := graph.New()
@@ -48,11 +48,8 @@ func TestGraphConcurrentSafe(t *testing.T) {
 					g.ObserveAccessLog(exporters.AccessLog{Service: "api", Source: "api", Target: target, Status: status})
 					continue
 				}
-				child := exporters.Span{Service: "cache"}
-				if i%10 == 1 {
-					child.Status = codes.Error
-				}
-				g.ObserveSpan(child, exporters.Span{Service: "api"}, true)
+				g.AddCall(graph.Call{Source: "api", Target: "cache", Failed: i%10 == 1,
+					ClientLatency: time.Duration(i) * time.Microsecond, HasClient: true})
 			}
 		}()
 	}
@@ -74,6 +71,9 @@ func TestGraphConcurrentSafe(t *testing.T) {
 	for _, e := range edges {
 		if w := want[[2]string{e.Source, e.Target}]; e.Calls != w[0] || e.Errors != w[1] {
 			t.Fatalf("edge %+v, want calls %d errors %d", e, w[0], w[1])
+		}
+		if e.Target == "cache" && e.ClientLatency.Count != e.Calls {
+			t.Fatalf("edge %s->%s: %d client latencies for %d calls", e.Source, e.Target, e.ClientLatency.Count, e.Calls)
 		}
 	}
 	if n := len(g.Nodes()); n != 6 {

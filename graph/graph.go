@@ -3,23 +3,25 @@ package graph
 import (
 	"sync"
 
-	"go.opentelemetry.io/otel/codes"
-
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/semconv"
 )
 
-var (
-	_ exporters.AccessLogObserver = (*Graph)(nil)
-	_ exporters.SpanObserver      = (*Graph)(nil)
-)
+var _ exporters.AccessLogObserver = (*Graph)(nil)
 
 // Edge is one (source, target) pair of the graph with what was seen on it.
 type Edge struct {
+	// Source is the calling service and Target the called one.
 	Source, Target string
 	// Calls is the number of calls seen on the edge (access logs and cross-service spans).
 	Calls int64
 	// Errors is how many of them failed (5xx status or span status error).
 	Errors int64
+	// ClientLatency summarises the calls' durations as the caller saw them
+	// (client and producer spans); ServerLatency as the callee saw them
+	// (server and consumer spans). Access logs and spans of other kinds add
+	// to neither.
+	ClientLatency, ServerLatency Latency
 }
 
 // Graph is a service graph that only grows: O(services + edges) memory,
@@ -31,11 +33,23 @@ type Graph struct {
 	nodeSet map[string]struct{}
 	edges   []*Edge
 	edgeIdx map[[2]string]*Edge
+	maxEdge int
 }
 
+// Option configures a Graph.
+type Option func(*Graph)
+
+// WithMaxEdges caps the distinct edges; calls on further edges are counted on
+// the edge (OverflowService, OverflowService). Zero means no cap.
+func WithMaxEdges(n int) Option { return func(g *Graph) { g.maxEdge = n } }
+
 // New returns an empty Graph.
-func New() *Graph {
-	return &Graph{nodeSet: make(map[string]struct{}), edgeIdx: make(map[[2]string]*Edge)}
+func New(opts ...Option) *Graph {
+	g := &Graph{nodeSet: make(map[string]struct{}), edgeIdx: make(map[[2]string]*Edge)}
+	for _, o := range opts {
+		o(g)
+	}
+	return g
 }
 
 // ObserveAccessLog adds one access-log entry: its edge's source, then its
@@ -53,20 +67,6 @@ func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 	g.addNode(a.Service)
 }
 
-// ObserveSpan adds one span: its service becomes a node and, when its held
-// parent belongs to another service, the edge parent -> span gets one call.
-func (g *Graph) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if parentHeld && parent.Service != sp.Service {
-		g.addNode(parent.Service)
-		g.addNode(sp.Service)
-		g.addCall(parent.Service, sp.Service, sp.Status == codes.Error)
-		return
-	}
-	g.addNode(sp.Service)
-}
-
 func (g *Graph) addNode(name string) {
 	if _, ok := g.nodeSet[name]; ok {
 		return
@@ -75,11 +75,16 @@ func (g *Graph) addNode(name string) {
 	g.nodes = append(g.nodes, name)
 }
 
-func (g *Graph) addCall(source, target string, failed bool) {
+func (g *Graph) addCall(source, target string, failed bool) *Edge {
 	k := [2]string{source, target}
 	e := g.edgeIdx[k]
+	if e == nil && g.maxEdge > 0 && len(g.edges) >= g.maxEdge {
+		k = [2]string{semconv.OverflowService, semconv.OverflowService}
+		g.addNode(semconv.OverflowService)
+		e = g.edgeIdx[k]
+	}
 	if e == nil {
-		e = &Edge{Source: source, Target: target}
+		e = &Edge{Source: k[0], Target: k[1]}
 		g.edgeIdx[k] = e
 		g.edges = append(g.edges, e)
 	}
@@ -87,6 +92,7 @@ func (g *Graph) addCall(source, target string, failed bool) {
 	if failed {
 		e.Errors++
 	}
+	return e
 }
 
 // Nodes returns the services in first-seen order (never nil).
@@ -103,6 +109,8 @@ func (g *Graph) Edges() []Edge {
 	out := make([]Edge, len(g.edges))
 	for i, e := range g.edges {
 		out[i] = *e
+		out[i].ClientLatency = e.ClientLatency.Clone()
+		out[i].ServerLatency = e.ServerLatency.Clone()
 	}
 	return out
 }

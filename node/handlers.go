@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
@@ -32,6 +33,7 @@ func init() {
 		"query":     (*Node).handleQuery,
 		"generate":  (*Node).handleGenerate,
 		"get_trace": (*Node).handleGetTrace,
+		"stats":     (*Node).handleStats,
 	}
 }
 
@@ -322,7 +324,7 @@ type rawLogJSON struct {
 	TraceID    string  `json:"trace_id"`
 }
 
-func (n *Node) handleQuery(_ context.Context, b []byte, body *wireBody) ([]byte, *Error) {
+func (n *Node) handleQuery(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
 	f, err := checkFilter(body.Filter)
 	if err != nil {
 		return nil, err
@@ -348,6 +350,12 @@ func (n *Node) handleQuery(_ context.Context, b []byte, body *wireBody) ([]byte,
 			Logs []rawLogJSON `json:"logs"`
 		}{logs})
 	}
+	var lat map[[2]string]*exporters.ExpHistogram
+	if detail {
+		if lat, err = pairDurations(ctx, n, f); err != nil {
+			return nil, err
+		}
+	}
 	pairs := n.p.Logs.Pairs(f)
 	logs := make([]pairJSON, len(pairs))
 	for i, p := range pairs {
@@ -355,6 +363,7 @@ func (n *Node) handleQuery(_ context.Context, b []byte, body *wireBody) ([]byte,
 		if detail {
 			ec := p.ErrorCount
 			logs[i].ErrorCount = &ec
+			logs[i].Latency = latency(lat[[2]string{p.Source, p.Target}], false)
 		}
 	}
 	return appendObject(b, struct {
@@ -387,26 +396,53 @@ type edgeJSON struct {
 	Latency      *latencyJSON `json:"latency_ms,omitempty"`
 }
 
-func (n *Node) handleGenerate(_ context.Context, b []byte, body *wireBody) ([]byte, *Error) {
+func (n *Node) handleGenerate(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
 	detail := body.Detail != nil && *body.Detail
+	var render func([]string, []graph.RenderEdge) string
 	if body.Format != nil {
-		return nil, malformed("format %q is not supported", *body.Format)
+		switch *body.Format {
+		case "dot":
+			render = graph.DOT
+		case "mermaid":
+			render = graph.Mermaid
+		default:
+			return nil, malformed(`format must be "dot" or "mermaid", not %q`, *body.Format)
+		}
 	}
+	n.p.SpanGraph.Expire() // settle spans whose pairing TTL has passed
 	nodes := n.p.Graph.Nodes()
 	edges := n.p.Graph.Edges()
+	var lat map[[2]string]*exporters.ExpHistogram
+	if detail || render != nil {
+		var err *Error
+		if lat, err = edgeDurations(ctx, n); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]edgeJSON, len(edges))
 	for i, e := range edges {
 		out[i] = edgeJSON{Source: e.Source, Target: e.Target, RequestCount: e.Calls}
 		if detail {
 			ec := e.Errors
 			out[i].ErrorCount = &ec
+			out[i].Latency = latency(lat[[2]string{e.Source, e.Target}], false)
 		}
+	}
+	var text *string
+	if render != nil {
+		re := make([]graph.RenderEdge, len(edges))
+		for i, e := range edges {
+			re[i] = graph.RenderEdge{Edge: e, P95Ms: roundMs(lat[[2]string{e.Source, e.Target}].Quantile(0.95))}
+		}
+		t := render(nodes, re)
+		text = &t
 	}
 	b = appendHeader(b, "service_graph", body.MsgID)
 	return appendObject(b, struct {
 		Nodes []string   `json:"nodes"`
 		Edges []edgeJSON `json:"edges"`
-	}{nodes, out})
+		Text  *string    `json:"text,omitempty"`
+	}{nodes, out, text})
 }
 
 type spanJSON struct {

@@ -46,7 +46,9 @@ var nodeSeeds = []string{
 {"type":"record","msg_id":3,"service":"api","duration_ms":1,"status":503,"source_service":"web"}
 {"type":"record","msg_id":4,"service":"db","duration_ms":1,"status":200}
 {"type":"query","msg_id":5}
-{"type":"generate","msg_id":6}`,
+{"type":"generate","msg_id":6}
+{"type":"stats","msg_id":7,"service":"api"}
+{"type":"generate","msg_id":8,"detail":true,"format":"mermaid"}`,
 	`{"type":"trace","msg_id":1,"operation":"GET /","service":"web"}
 {"type":"trace","msg_id":2,"operation":"q","service":"db","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 {"type":"get_trace","msg_id":3,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
@@ -243,7 +245,7 @@ func FuzzNode(f *testing.F) {
 				if !reflect.DeepEqual(before, after) {
 					t.Fatalf("init %q changed state", line)
 				}
-			case "access_logs", "service_graph", "trace":
+			case "access_logs", "service_graph", "trace", "golden_signals":
 				if !reflect.DeepEqual(before, after) {
 					t.Fatalf("read-only request %q changed state", line)
 				}

@@ -48,3 +48,8 @@ const (
 	// PeerService names the remote service of a client span (used by the graph).
 	PeerService = attribute.Key("peer.service")
 )
+
+// OverflowService is the service name that stands for every name beyond the
+// node's service limit, and both ends of the edge that stands for every edge
+// beyond its edge limit.
+const OverflowService = "meshobs.overflow"

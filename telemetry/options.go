@@ -1,16 +1,30 @@
 package telemetry
 
 import (
+	"github.com/meshobs/meshobs/semconv"
 	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/meshobs/meshobs/graph"
 )
 
 // DefaultService is the service of spans that name none, unless configured.
 const DefaultService = "meshobs"
+
+// OverflowService stands for every service name beyond the service limit.
+const OverflowService = semconv.OverflowService
+
+// Default limits: generous for a real mesh, small enough that a flood of
+// distinct names cannot exhaust memory.
+const (
+	DefaultMaxServices = 10_000
+	DefaultMaxEdges    = 100_000
+	DefaultMaxSeries   = 100_000
+)
 
 type config struct {
 	now            func() time.Time
@@ -21,6 +35,10 @@ type config struct {
 	spanProcessors []sdktrace.SpanProcessor
 	logProcessors  []sdklog.Processor
 	metricReaders  []sdkmetric.Reader
+	maxServices    int
+	maxEdges       int
+	maxSeries      int
+	spanGraph      []graph.SpanBuilderOption
 }
 
 func newConfig(opts []Option) config {
@@ -29,6 +47,9 @@ func newConfig(opts []Option) config {
 		defaultService: DefaultService,
 		logRetention:   100_000,
 		spanRetention:  100_000,
+		maxServices:    DefaultMaxServices,
+		maxEdges:       DefaultMaxEdges,
+		maxSeries:      DefaultMaxSeries,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -78,4 +99,41 @@ func WithLogProcessor(p sdklog.Processor) Option {
 // WithMetricReader adds an outbound metric reader (periodic OTLP, Prometheus).
 func WithMetricReader(r sdkmetric.Reader) Option {
 	return func(c *config) { c.metricReaders = append(c.metricReaders, r) }
+}
+
+// WithLimits caps the distinct service names (beyond: OverflowService), the
+// graph and access-log edges (beyond: folded into one overflow edge) and the
+// metric series (beyond: the SDK's overflow series). Values < 1 keep the default.
+func WithLimits(services, edges, series int) Option {
+	return func(c *config) {
+		if services > 0 {
+			c.maxServices = services
+		}
+		if edges > 0 {
+			c.maxEdges = edges
+		}
+		if series > 0 {
+			c.maxSeries = series
+		}
+	}
+}
+
+// StdioSpanGraph are the span-graph rules of a Pipeline unless WithSpanGraph
+// changes them: Jaeger's rule alone (a span whose parent belongs to another
+// service is one call parent -> child), as PROTOCOL.md specifies for the
+// stdio node, so a root span invents no user edge and a client span no
+// virtual node.
+var StdioSpanGraph = []graph.SpanBuilderOption{
+	graph.WithParentChild(true),
+	graph.WithClientServer(false),
+	graph.WithMessaging(false),
+	graph.WithVirtualNodes(false),
+	graph.WithUserNode(false),
+}
+
+// WithSpanGraph adds span-graph rules over StdioSpanGraph, for instance
+// graph.WithUserNode(true) and graph.WithVirtualNodes(true) to build the
+// graph as the servicegraph connector does.
+func WithSpanGraph(opts ...graph.SpanBuilderOption) Option {
+	return func(c *config) { c.spanGraph = append(c.spanGraph, opts...) }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,11 +34,16 @@ import (
 type Pipeline struct {
 	cfg config
 
-	// Logs, Spans and Metrics capture everything the SDK emits; Graph is fed by Logs and Spans.
-	Logs    *exporters.LogStore
-	Spans   *exporters.SpanStore
+	// Logs captures every access log the SDK emits.
+	Logs *exporters.LogStore
+	// Spans captures every span the SDK ends.
+	Spans *exporters.SpanStore
+	// Metrics reads the SDK's aggregated metrics.
 	Metrics *exporters.MetricReader
-	Graph   *graph.Graph
+	// Graph is the service graph, fed by Logs and, through SpanGraph, by Spans.
+	Graph *graph.Graph
+	// SpanGraph turns the spans of Spans into calls on Graph.
+	SpanGraph *graph.SpanBuilder
 
 	ids            *idGenerator
 	meterProvider  *sdkmetric.MeterProvider
@@ -48,6 +54,8 @@ type Pipeline struct {
 
 	mu       sync.Mutex
 	services map[string]*serviceProviders
+	names    map[string]string // admitted service names, and interned method/protocol values
+	known    int               // how many service names are admitted
 	series   map[seriesKey]metric.MeasurementOption
 	closed   bool
 }
@@ -72,14 +80,18 @@ func New(opts ...Option) (*Pipeline, error) {
 	cfg := newConfig(opts)
 	p := &Pipeline{
 		cfg:      cfg,
-		Graph:    graph.New(),
 		Metrics:  exporters.NewMetricReader(),
 		ids:      newIDGenerator(),
 		services: make(map[string]*serviceProviders),
+		names:    make(map[string]string),
 		series:   make(map[seriesKey]metric.MeasurementOption),
 	}
-	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph))
-	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.Graph))
+	p.Graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
+	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph),
+		exporters.WithMaxPairs(cfg.maxEdges))
+	gopts := append([]graph.SpanBuilderOption{graph.WithBuilderClock(cfg.now)}, StdioSpanGraph...)
+	p.SpanGraph = graph.NewSpanBuilder(p.Graph, append(gopts, cfg.spanGraph...)...)
+	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.SpanGraph))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.Spans}}
 	for _, sp := range cfg.spanProcessors {
@@ -98,6 +110,7 @@ func New(opts ...Option) (*Pipeline, error) {
 		sdkmetric.WithResource(res),
 		sdkmetric.WithReader(p.Metrics),
 		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter),
+		sdkmetric.WithCardinalityLimit(cfg.maxSeries),
 		sdkmetric.WithView(sdkmetric.NewView(
 			sdkmetric.Instrument{Name: semconv.RequestDurationName},
 			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}},
@@ -135,13 +148,42 @@ func (p *Pipeline) resource(service string) (*resource.Resource, error) {
 	return r, nil
 }
 
-// providers returns the providers of service, creating them on first use.
-func (p *Pipeline) providers(service string) (*serviceProviders, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil, ErrShutdown
+// admitLocked returns the pipeline's own copy of a service name, or
+// OverflowService once MaxServices names are known: memory stays bounded
+// however many distinct names arrive. It must be called with p.mu held.
+func (p *Pipeline) admitLocked(name string) string {
+	if v, ok := p.names[name]; ok && v != "" {
+		return v
 	}
+	if p.known >= p.cfg.maxServices {
+		return OverflowService
+	}
+	v := strings.Clone(name)
+	p.names[v] = v
+	p.known++
+	return v
+}
+
+// internLocked returns a shared copy of a low-cardinality value (a method, a
+// protocol), so that retained entries do not each keep their own, or pin the
+// decoder's input buffer. Past the name budget it just copies.
+func (p *Pipeline) internLocked(v string) string {
+	if v == "" {
+		return ""
+	}
+	if c, ok := p.names[v]; ok {
+		return c
+	}
+	c := strings.Clone(v)
+	if len(p.names) < 2*p.cfg.maxServices {
+		p.names[c] = c
+	}
+	return c
+}
+
+// providers returns the providers of an admitted service, creating them on
+// first use. It must be called with p.mu held.
+func (p *Pipeline) providersLocked(service string) (*serviceProviders, error) {
 	if sp := p.services[service]; sp != nil {
 		return sp, nil
 	}
@@ -157,7 +199,9 @@ func (p *Pipeline) providers(service string) (*serviceProviders, error) {
 	for _, sp := range p.spanProcessors {
 		topts = append(topts, sdktrace.WithSpanProcessor(sp))
 	}
-	lopts := []sdklog.LoggerProviderOption{sdklog.WithResource(res)}
+	// Access-log attribute keys are unique by construction: skip the SDK's
+	// per-attribute duplicate-key search, a third of the cost of an Emit.
+	lopts := []sdklog.LoggerProviderOption{sdklog.WithResource(res), sdklog.WithAllowKeyDuplication()}
 	for _, lp := range p.logProcessors {
 		lopts = append(lopts, sdklog.WithProcessor(lp))
 	}
@@ -171,10 +215,10 @@ func (p *Pipeline) providers(service string) (*serviceProviders, error) {
 	return sp, nil
 }
 
-// measurement returns the reusable attribute option of one metric series.
-func (p *Pipeline) measurement(k seriesKey) metric.MeasurementOption {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// measurementLocked returns the reusable attribute option of one metric
+// series. Past the series limit the SDK folds new series into its overflow
+// series anyway, so they are not cached. It must be called with p.mu held.
+func (p *Pipeline) measurementLocked(k seriesKey) metric.MeasurementOption {
 	if o, ok := p.series[k]; ok {
 		return o
 	}
@@ -185,20 +229,38 @@ func (p *Pipeline) measurement(k seriesKey) metric.MeasurementOption {
 	}
 	kvs = append(kvs, semconv.StatusCode.Int(k.status))
 	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	p.series[k] = o
+	if len(p.series) < p.cfg.maxSeries {
+		p.series[k] = o
+	}
 	return o
 }
 
 // Record reports one request: a Counter increment, a Histogram measurement
 // and an access-log record. It returns the number of requests service has
 // reported so far, as captured by the log store.
+//
+// Service, source and target names beyond the service limit are counted as
+// OverflowService; the returned count is then the overflow's.
 func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
-	sp, err := p.providers(r.Service)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return 0, ErrShutdown
+	}
+	service := p.admitLocked(r.Service)
+	sp, err := p.providersLocked(service)
 	if err != nil {
+		p.mu.Unlock()
 		return 0, err
 	}
 	source, target, _ := r.Edge()
-	m := p.measurement(seriesKey{r.Service, source, target, r.Status})
+	if source != "" {
+		source, target = p.admitLocked(source), p.admitLocked(target)
+	}
+	m := p.measurementLocked(seriesKey{service, source, target, r.Status})
+	method, protocol := p.internLocked(r.Method), p.internLocked(r.Protocol)
+	p.mu.Unlock()
+
 	p.requests.Add(ctx, 1, m)
 	p.duration.Record(ctx, r.DurationMs, m)
 
@@ -217,14 +279,14 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 		rec.AddAttributes(semconv.Source.String(source), semconv.Target.String(target))
 	}
 	rec.AddAttributes(semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
-	if r.Method != "" {
-		rec.AddAttributes(semconv.Method.String(r.Method))
+	if method != "" {
+		rec.AddAttributes(semconv.Method.String(method))
 	}
 	if r.Path != "" {
-		rec.AddAttributes(semconv.Path.String(r.Path))
+		rec.AddAttributes(semconv.Path.String(strings.Clone(r.Path)))
 	}
-	if r.Protocol != "" {
-		rec.AddAttributes(semconv.Protocol.String(r.Protocol))
+	if protocol != "" {
+		rec.AddAttributes(semconv.Protocol.String(protocol))
 	}
 	lctx := ctx
 	if r.TraceID.IsValid() {
@@ -233,7 +295,7 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 		}))
 	}
 	sp.logger.Emit(lctx, rec)
-	return p.Logs.ServiceRequests(r.Service), nil
+	return p.Logs.ServiceRequests(service), nil
 }
 
 // StartSpan records one span that ended now and started r.Duration ago,
@@ -243,7 +305,15 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	if service == "" {
 		service = p.cfg.defaultService
 	}
-	sp, err := p.providers(service)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return trace.SpanContext{}, ErrShutdown
+	}
+	service = p.admitLocked(service)
+	sp, err := p.providersLocked(service)
+	operation := p.internLocked(r.Operation)
+	p.mu.Unlock()
 	if err != nil {
 		return trace.SpanContext{}, err
 	}
@@ -269,7 +339,7 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	if r.Status != 0 {
 		attrs = append(attrs[:len(attrs):len(attrs)], semconv.StatusCode.Int(r.Status))
 	}
-	_, span := sp.tracer.Start(ctx, r.Operation,
+	_, span := sp.tracer.Start(ctx, operation,
 		trace.WithSpanKind(kind),
 		trace.WithTimestamp(now.Add(-r.Duration)),
 		trace.WithAttributes(attrs...))

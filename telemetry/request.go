@@ -19,9 +19,10 @@ type Request struct {
 	Status int
 	// Method, Path and Protocol are kept on the access log.
 	Method, Path, Protocol string
-	// TraceID and SpanID correlate the access log with a trace; zero when absent.
+	// TraceID correlates the access log with a trace; zero when absent.
 	TraceID trace.TraceID
-	SpanID  trace.SpanID
+	// SpanID correlates the access log with a span; zero when absent.
+	SpanID trace.SpanID
 	// Timestamp is when the request happened; zero means now.
 	Timestamp time.Time
 }

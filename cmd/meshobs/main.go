@@ -24,11 +24,17 @@ func main() {
 
 // run is main with its inputs injected; it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "graph" {
+		return runGraph(args[1:], stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("meshobs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at exit (pprof)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n\n")
+		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n"+
+			"       meshobs graph [-format json|dot|mermaid|svg] [-o FILE] [FILE]\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -43,10 +49,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshobs: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 
 	p, err := telemetry.New(
 		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
 		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
+		telemetry.WithLimits(cfg.Limits.MaxServices, cfg.Limits.MaxEdges, cfg.Limits.MaxMetricSeries),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs: %v\n", err)
@@ -79,6 +94,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile, stderr) // while the pipeline still holds its data
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := p.Shutdown(ctx); err != nil {

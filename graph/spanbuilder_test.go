@@ -1,0 +1,236 @@
+package graph
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meshobs/meshobs/exporters"
+)
+
+// fakeClock is an injectable clock that tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func testSpan(service string, t, s, p byte, kind trace.SpanKind, attrs ...attribute.KeyValue) exporters.Span {
+	start := time.Unix(1767312000, 0)
+	return exporters.Span{
+		TraceID: trace.TraceID{t}, SpanID: trace.SpanID{s}, Parent: trace.SpanID{p},
+		Service: service, Kind: kind, Start: start, End: start.Add(time.Duration(s) * time.Millisecond),
+		Attributes: attrs,
+	}
+}
+
+func edgeString(g *Graph) string {
+	var out string
+	for _, e := range g.Edges() {
+		out += fmt.Sprintf("%s->%s:%d/%d ", e.Source, e.Target, e.Calls, e.Errors)
+	}
+	return out
+}
+
+func TestSpanBuilderExpiresByClock(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	g := New()
+	b := NewSpanBuilder(g, WithBuilderClock(clk.now), WithPairingStore(time.Second, 10), WithUserNode(false))
+
+	// A client span waits for its server side; before the TTL nothing is counted.
+	b.ObserveSpan(testSpan("a", 1, 2, 0, trace.SpanKindClient, attribute.String("peer.service", "b")), exporters.Span{}, false)
+	clk.add(999 * time.Millisecond)
+	b.Expire()
+	if got := edgeString(g); got != "" {
+		t.Fatalf("before the TTL: edges %q, want none", got)
+	}
+	if got := b.Stats().Pending; got != 1 {
+		t.Fatalf("Pending = %d, want 1", got)
+	}
+	clk.add(time.Millisecond)
+	b.Expire()
+	if got, want := edgeString(g), "a->b:1/0 "; got != want {
+		t.Fatalf("after the TTL: edges %q, want %q", got, want)
+	}
+	// The server side arriving late, after the client span was settled as a
+	// virtual call, is not a second call, whether a store holds the client
+	// span or not.
+	client := testSpan("a", 1, 2, 0, trace.SpanKindClient, attribute.String("peer.service", "b"))
+	b.ObserveSpan(testSpan("b", 1, 3, 2, trace.SpanKindServer), client, true)
+	b.ObserveSpan(testSpan("b", 1, 4, 2, trace.SpanKindServer), exporters.Span{}, false)
+	b.Flush()
+	if got, want := edgeString(g), "a->b:1/0 "; got != want {
+		t.Fatalf("after a late server span: edges %q, want %q", got, want)
+	}
+	if s := b.Stats(); s.Late != 2 || s.Orphaned != 0 || s.VirtualCalls != 1 || s.Pending != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestSpanBuilderStoreFull(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	b := NewSpanBuilder(New(), WithBuilderClock(clk.now), WithPairingStore(time.Second, 2))
+	for i := byte(1); i <= 3; i++ {
+		// Children of parents that have not arrived yet: each waits under its own parent id.
+		b.ObserveSpan(testSpan("b", i, 10+i, 20+i, trace.SpanKindServer), exporters.Span{}, false)
+	}
+	if s := b.Stats(); s.Dropped != 1 || s.Pending != 2 {
+		t.Fatalf("full store: stats %+v, want 1 dropped, 2 pending", s)
+	}
+	if err := b.pending.upsert(spanKey{span: trace.SpanID{99}}, clk.now(), func(*pendingEntry) {}); err != ErrTooManyItems {
+		t.Fatalf("upsert into a full store: %v, want ErrTooManyItems", err)
+	}
+	// Once the TTL has passed, eviction makes room again.
+	clk.add(time.Second)
+	b.ObserveSpan(testSpan("b", 4, 14, 24, trace.SpanKindServer), exporters.Span{}, false)
+	if s := b.Stats(); s.Dropped != 1 || s.Pending != 1 || s.Orphaned != 2 {
+		t.Fatalf("after expiry: stats %+v, want 1 dropped, 1 pending, 2 orphaned", s)
+	}
+}
+
+func TestSpanBuilderRules(t *testing.T) {
+	client := testSpan("a", 1, 2, 1, trace.SpanKindClient)
+	server := testSpan("a", 1, 3, 2, trace.SpanKindServer)
+	producer := testSpan("a", 2, 2, 1, trace.SpanKindProducer)
+	consumer := testSpan("b", 2, 3, 2, trace.SpanKindConsumer)
+	for _, tc := range []struct {
+		name  string
+		opts  []SpanBuilderOption
+		spans [][2]exporters.Span // span, held parent (zero: none)
+		want  string
+	}{
+		{"self-call paired", nil, [][2]exporters.Span{{client, {}}, {server, client}}, "a->a:1/0 "},
+		{"self-call without pairing", []SpanBuilderOption{WithClientServer(false), WithVirtualNodes(false)},
+			[][2]exporters.Span{{client, {}}, {server, client}}, ""},
+		{"messaging off, Jaeger on", []SpanBuilderOption{WithMessaging(false)},
+			[][2]exporters.Span{{producer, {}}, {consumer, producer}}, "a->b:1/0 "},
+		{"messaging only", []SpanBuilderOption{WithParentChild(false), WithClientServer(false)},
+			[][2]exporters.Span{{consumer, {}}, {producer, {}}}, "a->b:1/0 "},
+		{"user node", []SpanBuilderOption{WithUserNode(true)},
+			[][2]exporters.Span{{testSpan("a", 3, 1, 0, trace.SpanKindServer), {}}}, "user->a:1/0 "},
+		{"no user node for a root internal span", nil,
+			[][2]exporters.Span{{testSpan("a", 3, 1, 0, trace.SpanKindInternal), {}}}, ""},
+		{"peer attributes in order", []SpanBuilderOption{WithPeerAttributes("server.address", "peer.service")},
+			[][2]exporters.Span{{testSpan("a", 4, 1, 0, trace.SpanKindClient,
+				attribute.String("peer.service", "svc"), attribute.String("server.address", "host")), {}}}, "a->host:1/0 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := New()
+			b := NewSpanBuilder(g, tc.opts...)
+			for _, sp := range tc.spans {
+				b.ObserveSpan(sp[0], sp[1], sp[1].SpanID.IsValid())
+			}
+			b.Flush()
+			if got := edgeString(g); got != tc.want {
+				t.Errorf("edges %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSpanBuilderConcurrentSafe runs many traces through one builder from
+// several goroutines, each trace's spans in end order (server, client, root):
+// every call must be counted exactly once.
+func TestSpanBuilderConcurrentSafe(t *testing.T) {
+	g := New()
+	b := NewSpanBuilder(g)
+	const workers, traces = 4, 250
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range traces {
+				var tid trace.TraceID
+				tid[0], tid[1], tid[2] = byte(w), byte(i), byte(i>>8)
+				mk := func(svc string, s, p byte, k trace.SpanKind) exporters.Span {
+					sp := testSpan(svc, 0, s, p, k)
+					sp.TraceID = tid
+					if p == 0 {
+						sp.Parent = trace.SpanID{}
+					}
+					return sp
+				}
+				b.ObserveSpan(mk("backend", 3, 2, trace.SpanKindServer), exporters.Span{}, false)
+				b.ObserveSpan(mk("frontend", 2, 1, trace.SpanKindClient), exporters.Span{}, false)
+				b.ObserveSpan(mk("frontend", 1, 0, trace.SpanKindServer), exporters.Span{}, false)
+				_ = g.Edges()
+				_ = b.Stats()
+			}
+		}()
+	}
+	wg.Wait()
+	b.Flush()
+	want := fmt.Sprintf("frontend->backend:%d/0 user->frontend:%d/0 ", workers*traces, workers*traces)
+	if got := edgeString(g); got != want {
+		t.Fatalf("edges %q, want %q", got, want)
+	}
+	if s := b.Stats(); s.Pending != 0 || s.Orphaned != 0 || s.VirtualCalls != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestLatencyQuantiles(t *testing.T) {
+	var l Latency
+	if l.Quantile(0.5) != 0 || l.Mean() != 0 {
+		t.Fatal("empty summary must report zeros")
+	}
+	for i := 1; i <= 1000; i++ {
+		l.Record(time.Duration(i) * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Millisecond}, {0.9, 900 * time.Millisecond}, {0.99, 990 * time.Millisecond}} {
+		got := l.Quantile(tc.q)
+		if rel := float64(got-tc.want) / float64(tc.want); rel < -0.1 || rel > 0.1 {
+			t.Errorf("Quantile(%v) = %v, want %v within 10%%", tc.q, got, tc.want)
+		}
+	}
+	if l.Min != time.Millisecond || l.Max != time.Second || l.Count != 1000 || l.Quantile(1) != time.Second {
+		t.Errorf("exact fields wrong: %+v", l)
+	}
+	var tiny Latency
+	tiny.Record(-time.Second)
+	tiny.Record(100 * time.Hour)
+	if tiny.Min != 0 || tiny.Quantile(0.99) != 100*time.Hour {
+		t.Errorf("out-of-range durations: min %v, p99 %v", tiny.Min, tiny.Quantile(0.99))
+	}
+}
+
+// BenchmarkSpanBuilder observes traces of three spans (server, client, root
+// server) in the order an SDK ends them; one op is one span.
+func BenchmarkSpanBuilder(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		opts []SpanBuilderOption
+	}{
+		{"defaults", nil},
+		{"jaeger-only", []SpanBuilderOption{WithClientServer(false), WithMessaging(false), WithVirtualNodes(false), WithUserNode(false)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			sb := NewSpanBuilder(New(), bc.opts...)
+			spans := [3]exporters.Span{
+				testSpan("backend", 0, 3, 2, trace.SpanKindServer),
+				testSpan("frontend", 0, 2, 1, trace.SpanKindClient, attribute.String("server.address", "127.0.0.1")),
+				testSpan("frontend", 0, 1, 0, trace.SpanKindServer),
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				sp := spans[i%3]
+				sp.TraceID = trace.TraceID{byte(i / 3), byte(i / 768), byte(i / 196608), byte(i / 50331648)}
+				sb.ObserveSpan(sp, exporters.Span{}, false)
+			}
+		})
+	}
+}

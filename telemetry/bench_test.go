@@ -1,0 +1,103 @@
+package telemetry_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	otellog "go.opentelemetry.io/otel/log"
+	"go.opentelemetry.io/otel/metric"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/semconv"
+	"github.com/meshobs/meshobs/telemetry"
+)
+
+// BenchmarkPipeline is what one record / trace costs through the pipeline:
+// every SDK call plus what meshobs adds (lookups, stores, graph).
+func BenchmarkPipeline(b *testing.B) {
+	p, err := telemetry.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	ctx := context.Background()
+	b.Run("Record", func(b *testing.B) {
+		r := telemetry.Request{Service: "payments", Target: "ledger", DurationMs: 14.5, Status: 200, Method: "GET", Path: "/api/v1/items"}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := p.Record(ctx, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("StartSpan", func(b *testing.B) {
+		r := telemetry.SpanRequest{Operation: "cache.get", Service: "accounts", Duration: 19 * time.Millisecond}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := p.StartSpan(ctx, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSDK is the cost of the bare SDK calls Record and StartSpan make,
+// into no-op-cheap sinks: the floor under what meshobs adds.
+func BenchmarkSDK(b *testing.B) {
+	ctx := context.Background()
+	set := attribute.NewSet(semconv.Service.String("payments"), semconv.Source.String("payments"),
+		semconv.Target.String("ledger"), semconv.StatusCode.Int(200))
+	opt := metric.WithAttributeSet(set)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()),
+		sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: "h"},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}})))
+	meter := mp.Meter("bench")
+	counter, _ := meter.Int64Counter("c")
+	hist, _ := meter.Float64Histogram("h")
+	b.Run("CounterAdd", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			counter.Add(ctx, 1, opt)
+		}
+	})
+	b.Run("HistogramRecord", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			hist.Record(ctx, 14.5, opt)
+		}
+	})
+	b.Run("LogEmit", func(b *testing.B) {
+		lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(exporters.NewLogStore()), sdklog.WithAllowKeyDuplication())
+		logger := lp.Logger("bench")
+		b.ReportAllocs()
+		for b.Loop() {
+			var r otellog.Record
+			r.SetEventName(semconv.AccessLogEventName)
+			r.AddAttributes(semconv.Source.String("payments"), semconv.Target.String("ledger"),
+				semconv.StatusCode.Int(200), semconv.DurationMs.Float64(14.5), semconv.Method.String("GET"),
+				semconv.Path.String("/api/v1/items"))
+			logger.Emit(ctx, r)
+		}
+	})
+	for name, opt := range map[string]sdktrace.TracerProviderOption{
+		"SpanStartEnd/SpanStore":          sdktrace.WithSpanProcessor(exporters.NewSpanStore()),
+		"SpanStartEnd/tracetest.InMemory": sdktrace.WithSyncer(tracetest.NewInMemoryExporter()),
+	} {
+		b.Run(name, func(b *testing.B) {
+			tracer := sdktrace.NewTracerProvider(opt).Tracer("bench")
+			now := time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				_, s := tracer.Start(ctx, "cache.get", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(now))
+				s.End(trace.WithTimestamp(now))
+			}
+		})
+	}
+}
