@@ -33,3 +33,19 @@ export MESHOBS_JAEGER_BIN="$jaeger_bin"
 
 echo "== go test -race"
 go test -race -count=1 -timeout 30m ./...
+
+# The soak runs above at a tenth of its size (race detector); here in full,
+# checking that RSS stays flat.
+echo "== soak"
+go test -count=1 -run '^TestSoak$' -v ./cmd/meshobs
+
+# Each fuzz target for a short burst, one at a time (the regular run above
+# replays their corpora under testdata/fuzz). New inputs are minimized for
+# a few runs only: full minimization can take longer than the burst.
+fuzz() {
+	echo "== fuzz $1 ($2)"
+	go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-20s}" -fuzzminimizetime 10x "$2"
+}
+fuzz FuzzDecodeLine ./node
+fuzz FuzzLineReader ./node
+fuzz FuzzNode ./node

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 )
@@ -19,8 +20,13 @@ func newLineReader(r io.Reader, max int) *lineReader {
 	return &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
-// buffered returns how many input bytes can be read without blocking.
-func (lr *lineReader) buffered() int { return lr.r.Buffered() }
+// lineBuffered reports whether a whole line is buffered, so that next
+// will not block. A buffered partial line does not count: the rest of it
+// may be a long time coming.
+func (lr *lineReader) lineBuffered() bool {
+	b, _ := lr.r.Peek(lr.r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
 
 // next returns the next line without its newline. The slice is valid until
 // the next call. A last line without a newline is still a line.
@@ -56,7 +62,7 @@ func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
 			if n == 0 {
 				return nil, false, io.EOF
 			}
-			if tooLong {
+			if tooLong || n > lr.max { // no newline here: n is the line's length
 				return nil, true, nil
 			}
 			return append(lr.buf, chunk...), false, nil

@@ -75,7 +75,7 @@ func (n *Node) Run(r io.Reader, w io.Writer) error {
 	n.mu.Unlock()
 	lr := newLineReader(r, n.maxLine)
 	for {
-		if lr.buffered() == 0 {
+		if !lr.lineBuffered() {
 			if err := n.flush(); err != nil {
 				return err
 			}
@@ -129,7 +129,9 @@ func (n *Node) flush() error {
 
 // handleLine answers one line; it must be called with n.mu held.
 func (n *Node) handleLine(line []byte) error {
-	line = bytes.TrimSpace(line)
+	// JSON whitespace only: bytes.TrimSpace would also drop \v, \f, NEL and
+	// NBSP around a line, which JSON does not allow.
+	line = bytes.Trim(line, " \t\r\n")
 	if len(line) == 0 {
 		return nil
 	}

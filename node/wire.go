@@ -105,15 +105,44 @@ type wireFilter struct {
 	StatusClass   *string  `json:"status_class"`
 }
 
-// salvage is what can still be read from a line that failed to decode, so
-// that the error reply can mirror its framing and msg_id.
-type salvage struct {
-	Src  *string `json:"src"`
-	Dest *string `json:"dest"`
-	Body *struct {
-		MsgID msgID `json:"msg_id"`
-	} `json:"body"`
-	MsgID msgID `json:"msg_id"`
+// salvage reads what it still can from a line that failed to decode (the
+// envelope and msg_id), so that the error reply can mirror its framing and
+// msg_id. Keys match exactly, as on the fast path: encoding/json would also
+// take "MSG_ID" for msg_id.
+func salvage(line []byte, w *wireLine) {
+	*w = wireLine{}
+	var top map[string]stdjson.RawMessage
+	if stdjson.Unmarshal(line, &top) != nil {
+		return
+	}
+	w.Src, w.Dest = salvageString(top["src"]), salvageString(top["dest"])
+	body := top
+	if raw := top["body"]; len(raw) > 0 && raw[0] == '{' {
+		body = nil
+		if stdjson.Unmarshal(raw, &body) != nil {
+			return
+		}
+		w.Body = &wireBody{}
+		w.Body.MsgID = salvageMsgID(body["msg_id"])
+		return
+	}
+	w.MsgID = salvageMsgID(body["msg_id"])
+}
+
+func salvageMsgID(raw stdjson.RawMessage) msgID {
+	var id msgID
+	if raw != nil {
+		_ = id.UnmarshalJSON(raw)
+	}
+	return id
+}
+
+func salvageString(raw stdjson.RawMessage) *string {
+	var s *string
+	if stdjson.Unmarshal(raw, &s) != nil {
+		return nil
+	}
+	return s
 }
 
 // decodeLine parses one line. A *Error means the line was not a well-typed
@@ -123,11 +152,26 @@ type salvage struct {
 // goccy/go-json decodes the valid lines (several times faster than
 // encoding/json); a line it rejects is decoded again with encoding/json,
 // whose errors name the JSON field by its path.
+//
+// goccy is laxer than encoding/json: it accepts leading zeros, "1.", raw
+// control characters in strings, trailing commas and bytes after the value,
+// and keeps invalid UTF-8 as it is. So it sees only lines that validJSON
+// passes, with invalid UTF-8 replaced as encoding/json would. Object keys
+// match field names exactly (goccy), not case-insensitively (encoding/json).
 func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
-	if json.Unmarshal(line, w) == nil {
-		return nil, true
+	if ok, ascii := validJSON(line); ok {
+		if line[skipWS(line, 0)] == 'n' {
+			// Both decoders take null for an empty object.
+			return malformed("a request must be a JSON object, not null"), false
+		}
+		if !ascii {
+			line = sanitizeUTF8(line)
+		}
+		if json.Unmarshal(line, w) == nil {
+			return nil, true
+		}
+		*w = wireLine{}
 	}
-	*w = wireLine{}
 	err := stdjson.Unmarshal(line, w)
 	if err == nil {
 		// The two decoders disagree: trust the standard library's verdict.
@@ -137,14 +181,7 @@ func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
 	if errors.As(err, &syn) {
 		return malformed("invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: ")), false
 	}
-	var s salvage
-	_ = stdjson.Unmarshal(line, &s)
-	*w = wireLine{Src: s.Src, Dest: s.Dest}
-	if s.Body != nil {
-		w.Body = &wireBody{MsgID: s.Body.MsgID}
-	} else {
-		w.MsgID = s.MsgID
-	}
+	salvage(line, w)
 	var ute *stdjson.UnmarshalTypeError
 	if errors.As(err, &ute) {
 		if ute.Field == "" {

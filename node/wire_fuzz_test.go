@@ -1,0 +1,211 @@
+package node
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	json "github.com/goccy/go-json"
+)
+
+// decodeSeeds are lines every decoder fuzz target starts from; the corpus
+// under testdata/fuzz adds the lines the fuzzers found interesting.
+var decodeSeeds = []string{
+	`{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}`,
+	`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":2,"service":"api","duration_ms":12.5,"status":200,"target_service":"db","method":"GET","path":"/x","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","timestamp":"2026-01-02T03:04:05Z"}}`,
+	`{"type":"record","msg_id":3,"service":"api","duration_ms":1,"status_code":503,"source":"web","timestamp":1767322800000}`,
+	`{"type":"trace","msg_id":4,"operation":"GET /","service":"api","kind":"client","duration_ms":3,"status":500,"attributes":{"a":"x","b":1,"c":1.5,"d":true,"e":null}}`,
+	`{"type":"query","msg_id":5,"filter":{"source_service":"api","target_service":"db","status":200,"status_class":"2xx"},"detail":true,"raw":true,"limit":3}`,
+	`{"type":"generate","msg_id":6,"detail":true}`,
+	`{"type":"get_trace","msg_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`,
+	`{"type":"record","msg_id":01,"service":"api","duration_ms":1.,"status":200}`,
+	`{"type":"rec` + "\t" + `ord"}`,
+	`{"type":"record","service":"a` + "\xff\xfe" + `b","x":[1,2,],"y":{"a":1,}}`,
+	`{"type":"a"}` + "\x00",
+	`{"TYPE":"record","Service":"api"}`,
+	`{"type":"a","type":"b","msg_id":1,"msg_id":2}`,
+	`{"duration_ms":1e309,"status":NaN,"x":-Infinity}`,
+	`{"msg_id":9223372036854775808}`,
+	`{"msg_id":"1"}`, `{"msg_id":1.0}`, `{"msg_id":true}`, `{"msg_id":[1]}`, `{"msg_id":{}}`, `{"msg_id":null}`,
+	`{"\u0074ype":"init","\ud800":"\udc00\u0000"}`,
+	`{"\q":1}`, `{"\`, `{"type":"x`, `[1,2,3]`, `"str"`, `42`, `null`, `{"body":[]}`, `{"body":"x"}`,
+	`{"x":` + strings.Repeat("[", 50) + strings.Repeat("]", 50) + `}`,
+}
+
+// keyFields are the JSON names of wireLine's fields: encoding/json matches
+// keys to them case-insensitively, the node (goccy) exactly.
+var keyFields = func() []string {
+	var out []string
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous {
+				walk(f.Type)
+				continue
+			}
+			if tag := strings.Split(f.Tag.Get("json"), ",")[0]; tag != "" {
+				out = append(out, tag)
+			}
+		}
+	}
+	walk(reflect.TypeFor[wireLine]())
+	walk(reflect.TypeFor[wireFilter]())
+	return out
+}()
+
+// foldedKey reports whether line has an object key that equals a field name
+// only case-insensitively, where the two decoders legitimately differ.
+func foldedKey(line []byte) bool {
+	dec := stdjson.NewDecoder(bytes.NewReader(line))
+	var inObject []bool
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch v := tok.(type) {
+		case stdjson.Delim:
+			switch v {
+			case '{':
+				inObject = append(inObject, true)
+				expectKey = true
+				continue
+			case '[':
+				inObject = append(inObject, false)
+			default:
+				inObject = inObject[:len(inObject)-1]
+			}
+		case string:
+			if expectKey {
+				for _, f := range keyFields {
+					if v != f && strings.EqualFold(v, f) {
+						return true
+					}
+				}
+				expectKey = false
+				continue
+			}
+		}
+		expectKey = len(inObject) > 0 && inObject[len(inObject)-1]
+	}
+}
+
+// withoutRaw clears the fields that keep a value's JSON text, which the
+// two decoders fill from the line before and after UTF-8 replacement.
+func withoutRaw(w wireLine) wireLine {
+	clear := func(b *wireBody) {
+		b.Timestamp = nil
+		for k := range b.Attributes {
+			b.Attributes[k] = nil
+		}
+	}
+	w.Attributes = maps(w.Attributes)
+	clear(&w.wireBody)
+	if w.Body != nil {
+		b := *w.Body
+		b.Attributes = maps(b.Attributes)
+		clear(&b)
+		w.Body = &b
+	}
+	return w
+}
+
+func maps(m map[string]rawValue) map[string]rawValue {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]rawValue, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// FuzzDecodeLine checks decodeLine against encoding/json, the reference:
+// the same verdict on every line and, when both accept, the same request.
+func FuzzDecodeLine(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		ok, ascii := validJSON(line)
+		if want := stdjson.Valid(line); ok != want {
+			t.Fatalf("validJSON(%q) = %v, encoding/json.Valid = %v", line, ok, want)
+		}
+		if ok && ascii && !isASCII(line) {
+			t.Fatalf("validJSON(%q) says ASCII", line)
+		}
+		if s := sanitizeUTF8(line); !bytes.Equal(stdUnquoted(line), stdUnquoted(s)) {
+			t.Fatalf("sanitizeUTF8(%q) = %q: strings decode differently", line, s)
+		}
+
+		var got wireLine
+		rerr, framed := decodeLine(line, &got)
+		if rerr != nil && rerr.Code != CodeMalformedRequest {
+			t.Fatalf("decodeLine(%q): code %d", line, rerr.Code)
+		}
+		if rerr != nil && !framed && (got.Body != nil || got.Type != nil) {
+			t.Fatalf("decodeLine(%q): unframed error with a decoded request", line)
+		}
+		if foldedKey(line) {
+			return
+		}
+		var want wireLine
+		stdErr := stdjson.Unmarshal(line, &want)
+		if stdErr == nil && bytes.Equal(bytes.Trim(line, " \t\r\n"), []byte("null")) {
+			stdErr = errors.New("null is not a request") // encoding/json takes it for {}
+		}
+		if (rerr == nil) != (stdErr == nil) {
+			t.Fatalf("decodeLine(%q) = %v, encoding/json = %v", line, rerr, stdErr)
+		}
+		if rerr != nil {
+			return
+		}
+		// goccy itself must have accepted it: the fallback is for error texts.
+		var g wireLine
+		if err := json.Unmarshal(sanitizeUTF8(line), &g); err != nil {
+			t.Fatalf("goccy rejects %q that encoding/json accepts: %v", line, err)
+		}
+		if !reflect.DeepEqual(withoutRaw(got), withoutRaw(want)) {
+			t.Fatalf("decodeLine(%q):\n got %+v\nwant %+v", line, got, want)
+		}
+		var want2 wireLine
+		if err := stdjson.Unmarshal(sanitizeUTF8(line), &want2); err != nil || !reflect.DeepEqual(got, want2) {
+			t.Fatalf("decodeLine(%q) raw fields:\n got %+v\nwant %+v (%v)", line, got, want2, err)
+		}
+	})
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// stdUnquoted returns every string token of line (keys and values) as
+// encoding/json decodes them, or nil when line is not valid JSON.
+func stdUnquoted(line []byte) []byte {
+	if !stdjson.Valid(line) {
+		return nil
+	}
+	var out []byte
+	dec := stdjson.NewDecoder(bytes.NewReader(line))
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) || err != nil {
+			return out
+		}
+		if s, ok := tok.(string); ok {
+			out = append(append(out, s...), 0)
+		}
+	}
+}
