@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/meshobs/meshobs"
@@ -49,6 +50,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if os.Getenv("GOGC") == "" {
+		// What meshobs keeps is bounded (rings, capped aggregates), so the
+		// heap's garbage headroom is what peak RSS is made of: at GOGC=50 it
+		// is half the default's, for about 2% more CPU in the stdio benchmark.
+		debug.SetGCPercent(50)
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
