@@ -34,6 +34,8 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// ShutdownTimeout bounds flushing at exit.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Graph chooses the span rules of the service graph beyond Jaeger's.
+	Graph GraphRules `yaml:"graph"`
 	// Exporters sends spans, metrics and access logs out; all off by default.
 	Exporters outbound.Config `yaml:"exporters"`
 }
@@ -54,6 +56,19 @@ type Limits struct {
 	MaxEdges int `yaml:"max_edges"`
 	// MaxMetricSeries is the OTel SDK's cardinality limit per instrument.
 	MaxMetricSeries int `yaml:"max_metric_series"`
+}
+
+// GraphRules turns on the servicegraph connector's span rules for the stdio
+// node's graph (see graph.SpanBuilder); Jaeger's parent/child rule is always on.
+type GraphRules struct {
+	// ClientServer pairs a client span with its server child as one call.
+	ClientServer bool `yaml:"client_server"`
+	// Messaging pairs a producer span with its consumer child as one call.
+	Messaging bool `yaml:"messaging"`
+	// VirtualNodes turns client spans with no server side into calls to virtual nodes.
+	VirtualNodes bool `yaml:"virtual_nodes"`
+	// UserNode turns root server spans into calls from the node "user".
+	UserNode bool `yaml:"user_node"`
 }
 
 // DefaultConfig returns the built-in configuration.

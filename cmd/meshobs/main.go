@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/meshobs/meshobs"
+	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/node"
 	"github.com/meshobs/meshobs/telemetry"
 )
@@ -74,6 +75,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
 		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
 		telemetry.WithLimits(cfg.Limits.MaxServices, cfg.Limits.MaxEdges, cfg.Limits.MaxMetricSeries),
+		telemetry.WithSpanGraph(
+			graph.WithClientServer(cfg.Graph.ClientServer),
+			graph.WithMessaging(cfg.Graph.Messaging),
+			graph.WithVirtualNodes(cfg.Graph.VirtualNodes),
+			graph.WithUserNode(cfg.Graph.UserNode)),
 	}, exportOpts...)...)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs: %v\n", err)

@@ -270,3 +270,27 @@ func TestConfigFlagLoadsFile(t *testing.T) {
 		t.Fatalf("output %s", out)
 	}
 }
+
+// TestGraphRulesFromConfig turns on the connector's user-node and virtual-node
+// rules from a config file and checks that generate shows their calls.
+func TestGraphRulesFromConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(path, []byte("graph:\n  user_node: true\n  virtual_nodes: true\n"), 0o644)
+	cmd := exec.Command(binary, "--config", path)
+	cmd.Stdin = strings.NewReader(strings.Join([]string{
+		`{"type":"trace","msg_id":1,"operation":"GET /","service":"web","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`,
+		`{"type":"trace","msg_id":2,"operation":"SELECT","service":"web","kind":"client","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","attributes":{"db.system":"postgresql"}}`,
+		`{"type":"generate","msg_id":3}`,
+	}, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	got := lines[len(lines)-1]
+	for _, want := range []string{`{"source":"user","target":"web","request_count":1}`, `{"source":"web","target":"postgresql","request_count":1}`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("generate %s lacks %s", got, want)
+		}
+	}
+}
