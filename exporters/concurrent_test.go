@@ -47,8 +47,10 @@ func TestLogStoreConcurrentSafe(t *testing.T) {
 	store := exporters.NewLogStore(exporters.WithLogCapacity(writers * perWriter * 2))
 	res := resource.NewSchemaless(semconv.ServiceName.String("api"))
 	syncLP := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(store))
+	// The queue has room for every record: a full queue would drop some.
 	batchLP := sdklog.NewLoggerProvider(sdklog.WithResource(res),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(store, sdklog.WithExportMaxBatchSize(64))))
+		sdklog.WithProcessor(sdklog.NewBatchProcessor(store, sdklog.WithExportMaxBatchSize(64),
+			sdklog.WithMaxQueueSize(writers*perWriter))))
 
 	stop := make(chan struct{})
 	var rwg sync.WaitGroup
@@ -122,7 +124,8 @@ func TestLogStoreConcurrentSafe(t *testing.T) {
 func TestSpanStoreConcurrentSafe(t *testing.T) {
 	store := exporters.NewSpanStore(exporters.WithSpanCapacity(writers * perWriter * 2))
 	syncTP := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(store))
-	batchTP := sdktrace.NewTracerProvider(sdktrace.WithBatcher(store, sdktrace.WithMaxExportBatchSize(64)))
+	// Blocking: a full queue would drop spans.
+	batchTP := sdktrace.NewTracerProvider(sdktrace.WithBatcher(store, sdktrace.WithMaxExportBatchSize(64), sdktrace.WithBlocking()))
 
 	ids := make(chan trace.TraceID, writers*perWriter)
 	stop := make(chan struct{})
