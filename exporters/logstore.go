@@ -7,7 +7,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/semconv"
@@ -109,7 +108,7 @@ type LogStore struct {
 	order    []*serviceAgg
 	pairs    map[pairKey]*pairAgg
 	pairList []*pairAgg
-	names    map[*resource.Resource]string
+	names    serviceNames
 	observer AccessLogObserver
 	maxPairs int
 }
@@ -155,7 +154,7 @@ func NewLogStore(opts ...LogStoreOption) *LogStore {
 	s := &LogStore{
 		services: make(map[string]*serviceAgg),
 		pairs:    make(map[pairKey]*pairAgg),
-		names:    make(map[*resource.Resource]string),
+		names:    serviceNames{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -203,7 +202,7 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 	a := AccessLog{
 		Timestamp: r.Timestamp(),
 		Observed:  r.ObservedTimestamp(),
-		Service:   s.serviceName(r.Resource()),
+		Service:   s.names.of(r.Resource()),
 		TraceID:   r.TraceID(),
 		SpanID:    r.SpanID(),
 	}
@@ -268,16 +267,6 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 	if s.observer != nil {
 		s.observer.ObserveAccessLog(a)
 	}
-}
-
-func (s *LogStore) serviceName(res *resource.Resource) string {
-	if name, ok := s.names[res]; ok {
-		return name
-	}
-	v, _ := res.Set().Value(semconv.ServiceName)
-	name := v.AsString()
-	s.names[res] = name
-	return name
 }
 
 // ServiceRequests returns how many entries service has reported.

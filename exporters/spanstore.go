@@ -8,11 +8,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/meshobs/meshobs/semconv"
 )
 
 var (
@@ -75,7 +72,7 @@ type SpanStore struct {
 	spans    *ring[Span]
 	bySpan   map[spanKey]uint64
 	byTrace  map[trace.TraceID]*traceIndex
-	names    map[*resource.Resource]string
+	names    serviceNames
 	observer SpanObserver
 	churn    int // index deletions since the maps were last rebuilt
 }
@@ -98,7 +95,7 @@ func NewSpanStore(opts ...SpanStoreOption) *SpanStore {
 	s := &SpanStore{
 		bySpan:  make(map[spanKey]uint64),
 		byTrace: make(map[trace.TraceID]*traceIndex),
-		names:   make(map[*resource.Resource]string),
+		names:   serviceNames{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -148,7 +145,7 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 		TraceID:           sc.TraceID(),
 		SpanID:            sc.SpanID(),
 		Parent:            ro.Parent().SpanID(),
-		Service:           s.serviceName(ro.Resource()),
+		Service:           s.names.of(ro.Resource()),
 		Name:              ro.Name(),
 		Kind:              ro.SpanKind(),
 		Start:             ro.StartTime(),
@@ -236,16 +233,6 @@ func (s *SpanStore) lookup(t trace.TraceID, id trace.SpanID) (*Span, bool) {
 		return nil, false
 	}
 	return s.spans.get(seq)
-}
-
-func (s *SpanStore) serviceName(res *resource.Resource) string {
-	if name, ok := s.names[res]; ok {
-		return name
-	}
-	v, _ := res.Set().Value(semconv.ServiceName)
-	name := v.AsString()
-	s.names[res] = name
-	return name
 }
 
 // Trace returns copies of the held spans of trace id, ordered by start time,
