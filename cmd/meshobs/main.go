@@ -54,7 +54,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if os.Getenv("GOGC") == "" {
 		// What meshobs keeps is bounded (rings, capped aggregates), so the
 		// heap's garbage headroom is what peak RSS is made of: at GOGC=50 it
-		// is half the default's, for about 2% more CPU in the stdio benchmark.
+		// is half the default's. Measured on the 1M-message stdio workload:
+		// peak RSS 138 -> 108 MiB for 5-8% more CPU. GOGC in the environment wins.
 		debug.SetGCPercent(50)
 	}
 	if *cpuProfile != "" {
