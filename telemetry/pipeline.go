@@ -378,16 +378,25 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	services := p.services
 	p.mu.Unlock()
 
+	// The providers only stop admitting data (their processors are shared
+	// and shut down below); then the outbound exporters flush side by side,
+	// so a slow metrics endpoint cannot use up the deadline of spans and logs.
 	var errs []error
 	for _, sp := range services {
 		errs = append(errs, sp.tracerProvider.Shutdown(ctx), sp.loggerProvider.Shutdown(ctx))
 	}
-	errs = append(errs, p.meterProvider.Shutdown(ctx))
+	flushes := []func(context.Context) error{p.meterProvider.Shutdown}
 	for _, sp := range p.cfg.spanProcessors {
-		errs = append(errs, sp.Shutdown(ctx))
+		flushes = append(flushes, sp.Shutdown)
 	}
 	for _, lp := range p.cfg.logProcessors {
-		errs = append(errs, lp.Shutdown(ctx))
+		flushes = append(flushes, lp.Shutdown)
 	}
-	return errors.Join(errs...)
+	results := make([]error, len(flushes))
+	var wg sync.WaitGroup
+	for i, f := range flushes {
+		wg.Go(func() { results[i] = f(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(append(errs, results...)...)
 }
