@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -271,4 +272,75 @@ func TestStatsReportsExports(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// vanishingEndpoint is an OTLP/HTTP receiver that accepts its first requests,
+// then disappears mid-run: it closes its listener and every connection.
+func vanishingEndpoint(t *testing.T, serve int32) string {
+	var (
+		n    atomic.Int32
+		once sync.Once
+		srv  *httptest.Server
+	)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) > serve {
+			once.Do(func() {
+				srv.Listener.Close()
+				go srv.CloseClientConnections()
+			})
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+				}
+			}
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// TestExportEndpointVanishes: an endpoint that goes away mid-run costs no
+// reply, shutdown stays within its bound, and what got through and what was
+// lost are both reported.
+func TestExportEndpointVanishes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 20k records")
+	}
+	const records = 20_000
+	run := runFault(t, fmt.Sprintf(`shutdown_timeout: 1s
+exporters:
+  metric_interval: 200ms
+  batch_delay: 50ms
+  batch_size: 256
+  otlp:
+    enabled: true
+    endpoint: %s
+    protocol: http/protobuf
+    insecure: true
+    timeout: 500ms
+`, vanishingEndpoint(t, 4)), faultInput(records))
+	if limit := 3 * time.Second; run.shutdown > limit {
+		t.Errorf("shutdown took %s, over %s", run.shutdown, limit)
+	}
+	var exported, dropped int
+	reports := exportLine.FindAllStringSubmatch(run.stderr, -1)
+	for _, m := range reports {
+		accepted, _ := strconv.Atoi(m[2])
+		e, _ := strconv.Atoi(m[3])
+		d, _ := strconv.Atoi(m[4])
+		if accepted != e+d {
+			t.Errorf("report %q: accepted != exported + dropped", m[0])
+		}
+		exported += e
+		dropped += d
+	}
+	if len(reports) != 3 || exported == 0 || dropped == 0 {
+		t.Errorf("want some exported before the endpoint vanished and some dropped after (exported %d, dropped %d):\n%s",
+			exported, dropped, run.stderr)
+	}
+	t.Logf("replies in %s, shutdown %s, exported %d, dropped %d", run.replies.Round(time.Millisecond),
+		run.shutdown.Round(time.Millisecond), exported, dropped)
 }
