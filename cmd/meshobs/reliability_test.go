@@ -132,6 +132,26 @@ func vmRSS(t *testing.T, pid int) int {
 // full speed, checks that every reply comes, complete and in order, and
 // that RSS stays flat once the stores' rings are full.
 func TestSoak(t *testing.T) {
+	t.Run("in-memory", func(t *testing.T) { soak(t, "") })
+	// Every outbound exporter that needs no peer of its own: OTLP to a
+	// healthy local receiver, and the Prometheus endpoint.
+	t.Run("exporters", func(t *testing.T) {
+		soak(t, fmt.Sprintf(`exporters:
+  metric_interval: 100ms
+  otlp:
+    enabled: true
+    endpoint: %s
+    protocol: http/protobuf
+    insecure: true
+  prometheus:
+    listen: 127.0.0.1:0
+`, healthyEndpoint(t)))
+	})
+}
+
+// soak drives a bounded stream at full speed through the binary with extra
+// config, checking every reply in order and that RSS stays flat.
+func soak(t *testing.T, extra string) {
 	n := 200_000
 	if raceEnabled {
 		n = 20_000 // the race detector is ~10x slower; RSS is not checked
@@ -141,7 +161,7 @@ func TestSoak(t *testing.T) {
 	}
 	cfg := filepath.Join(t.TempDir(), "soak.yaml")
 	// Small rings fill within the first few percent of the run.
-	if err := os.WriteFile(cfg, []byte("retention:\n  access_logs: 5000\n  spans: 5000\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("retention:\n  access_logs: 5000\n  spans: 5000\n"+extra), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cmd, stdin, stdout := startNode(t, "--config", cfg)
