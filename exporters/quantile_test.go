@@ -38,7 +38,7 @@ func recordThroughSDK(t *testing.T, samples []sample) []metricdata.ExponentialHi
 		sdkmetric.WithReader(reader),
 		sdkmetric.WithView(sdkmetric.NewView(
 			sdkmetric.Instrument{Name: "d"},
-			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: exporters.ExpHistogramMaxSize, MaxScale: exporters.ExpHistogramMaxScale}},
 		)),
 	)
 	defer mp.Shutdown(context.Background())
@@ -232,9 +232,9 @@ func TestExpHistogramMerge(t *testing.T) {
 		},
 		{
 			name: "ranges too wide for MaxSize downscale further",
-			// bucket 0 and bucket 1000 at scale 0 need 1001 buckets: scale -3 holds them in 126.
+			// bucket 0 and bucket 1000 at scale 0 need 1001 buckets: scale -2 holds them in 251.
 			points:    []*metricdata.ExponentialHistogramDataPoint[float64]{dp(0, 0, 0, 1), dp(0, 1000, 0, 1)},
-			wantScale: -3, wantCount: 2, q: 0.5, lo: 1, hi: 256,
+			wantScale: -2, wantCount: 2, q: 0.5, lo: 1, hi: 256,
 		},
 		{
 			name:      "empty points change nothing",

@@ -113,7 +113,7 @@ func New(opts ...Option) (*Pipeline, error) {
 		sdkmetric.WithCardinalityLimit(cfg.maxSeries),
 		sdkmetric.WithView(sdkmetric.NewView(
 			sdkmetric.Instrument{Name: semconv.RequestDurationName},
-			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: 160, MaxScale: 20}},
+			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: exporters.ExpHistogramMaxSize, MaxScale: exporters.ExpHistogramMaxScale}},
 		)),
 	}
 	for _, r := range cfg.metricReaders {
