@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/hex"
+	stdjson "encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -388,14 +389,6 @@ func rawLog(a *exporters.AccessLog) rawLogJSON {
 	return r
 }
 
-type edgeJSON struct {
-	Source       string       `json:"source"`
-	Target       string       `json:"target"`
-	RequestCount int64        `json:"request_count"`
-	ErrorCount   *int64       `json:"error_count,omitempty"`
-	Latency      *latencyJSON `json:"latency_ms,omitempty"`
-}
-
 func (n *Node) handleGenerate(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
 	detail := body.Detail != nil && *body.Detail
 	var render func([]string, []graph.RenderEdge) string
@@ -419,30 +412,53 @@ func (n *Node) handleGenerate(ctx context.Context, b []byte, body *wireBody) ([]
 			return nil, err
 		}
 	}
-	out := make([]edgeJSON, len(edges))
-	for i, e := range edges {
-		out[i] = edgeJSON{Source: e.Source, Target: e.Target, RequestCount: e.Calls}
-		if detail {
-			ec := e.Errors
-			out[i].ErrorCount = &ec
-			out[i].Latency = latency(lat[[2]string{e.Source, e.Target}], false)
-		}
-	}
-	var text *string
+	var text string
 	if render != nil {
 		re := make([]graph.RenderEdge, len(edges))
 		for i, e := range edges {
 			re[i] = graph.RenderEdge{Edge: e, P95Ms: roundMs(lat[[2]string{e.Source, e.Target}].Quantile(0.95))}
 		}
-		t := render(nodes, re)
-		text = &t
+		text = render(nodes, re)
 	}
+	// Appended by hand: through encoding/json's reflection this reply cost
+	// 60% of generate's time at 1,000 services.
 	b = appendHeader(b, "service_graph", body.MsgID)
-	return appendObject(b, struct {
-		Nodes []string   `json:"nodes"`
-		Edges []edgeJSON `json:"edges"`
-		Text  *string    `json:"text,omitempty"`
-	}{nodes, out, text})
+	b = append(b, `,"nodes":[`...)
+	for i, name := range nodes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, name)
+	}
+	b = append(b, `],"edges":[`...)
+	for i, e := range edges {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"source":`...)
+		b = appendString(b, e.Source)
+		b = append(b, `,"target":`...)
+		b = appendString(b, e.Target)
+		b = append(b, `,"request_count":`...)
+		b = strconv.AppendInt(b, e.Calls, 10)
+		if detail {
+			b = append(b, `,"error_count":`...)
+			b = strconv.AppendInt(b, e.Errors, 10)
+			l, err := stdjson.Marshal(latency(lat[[2]string{e.Source, e.Target}], false))
+			if err != nil {
+				return nil, &Error{Code: CodeCrash, Text: "encoding reply: " + err.Error()}
+			}
+			b = append(b, `,"latency_ms":`...)
+			b = append(b, l...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	if render != nil {
+		b = append(b, `,"text":`...)
+		b = appendString(b, text)
+	}
+	return append(b, '}'), nil
 }
 
 type spanJSON struct {
