@@ -78,154 +78,101 @@ func (t otlpTarget) isURL() bool { return strings.Contains(t.endpoint, "://") }
 
 func (t otlpTarget) gzip() bool { return t.compression == "gzip" }
 
-// The six exporter constructors share one shape: endpoint (host:port or URL)
-// only when configured, plaintext only when asked, headers, timeout and
-// compression only when set, so that the OTEL_EXPORTER_OTLP_* variables the
-// exporters read themselves apply to everything left empty.
+// otlpOptions are one exporter package's option constructors: the six OTLP
+// exporters take the same settings through six distinct option types.
+type otlpOptions[O any] struct {
+	endpointURL func(string) O
+	endpoint    func(string) O
+	insecure    func() O
+	headers     func(map[string]string) O
+	timeout     func(time.Duration) O
+	compression func(gzip bool) O
+}
+
+// otlpOptionList builds one exporter's options: endpoint (host:port or URL, url
+// being the signal's URL) only when configured, plaintext only when asked,
+// headers, timeout and compression only when set, so that the
+// OTEL_EXPORTER_OTLP_* variables the exporters read themselves apply to
+// everything left empty.
+func otlpOptionList[O any](t otlpTarget, url string, c otlpOptions[O]) []O {
+	var o []O
+	switch {
+	case t.isURL():
+		o = append(o, c.endpointURL(url))
+	case t.endpoint != "":
+		o = append(o, c.endpoint(t.endpoint))
+	}
+	if t.insecure && !t.isURL() {
+		o = append(o, c.insecure())
+	}
+	if len(t.headers) > 0 {
+		o = append(o, c.headers(t.headers))
+	}
+	if t.timeout > 0 {
+		o = append(o, c.timeout(t.timeout))
+	}
+	if t.compression != "" {
+		o = append(o, c.compression(t.gzip()))
+	}
+	return o
+}
 
 func (t otlpTarget) spanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
 	if t.protocol == ProtocolGRPC {
-		var o []otlptracegrpc.Option
-		switch {
-		case t.isURL():
-			o = append(o, otlptracegrpc.WithEndpointURL(t.endpoint))
-		case t.endpoint != "":
-			o = append(o, otlptracegrpc.WithEndpoint(t.endpoint))
-		}
-		if t.insecure && !t.isURL() {
-			o = append(o, otlptracegrpc.WithInsecure())
-		}
-		if len(t.headers) > 0 {
-			o = append(o, otlptracegrpc.WithHeaders(t.headers))
-		}
-		if t.timeout > 0 {
-			o = append(o, otlptracegrpc.WithTimeout(t.timeout))
-		}
-		if t.compression != "" {
-			o = append(o, otlptracegrpc.WithCompressor(t.compression))
-		}
-		return otlptracegrpc.New(ctx, o...)
+		return otlptracegrpc.New(ctx, otlpOptionList(t, t.endpoint, otlpOptions[otlptracegrpc.Option]{
+			otlptracegrpc.WithEndpointURL, otlptracegrpc.WithEndpoint, otlptracegrpc.WithInsecure,
+			otlptracegrpc.WithHeaders, otlptracegrpc.WithTimeout,
+			func(bool) otlptracegrpc.Option { return otlptracegrpc.WithCompressor(t.compression) },
+		})...)
 	}
-	var o []otlptracehttp.Option
-	switch {
-	case t.isURL():
-		o = append(o, otlptracehttp.WithEndpointURL(t.signalURL("traces")))
-	case t.endpoint != "":
-		o = append(o, otlptracehttp.WithEndpoint(t.endpoint))
-	}
-	if t.insecure && !t.isURL() {
-		o = append(o, otlptracehttp.WithInsecure())
-	}
-	if len(t.headers) > 0 {
-		o = append(o, otlptracehttp.WithHeaders(t.headers))
-	}
-	if t.timeout > 0 {
-		o = append(o, otlptracehttp.WithTimeout(t.timeout))
-	}
-	if t.compression != "" {
-		c := otlptracehttp.NoCompression
-		if t.gzip() {
-			c = otlptracehttp.GzipCompression
-		}
-		o = append(o, otlptracehttp.WithCompression(c))
-	}
-	return otlptracehttp.New(ctx, o...)
+	return otlptracehttp.New(ctx, otlpOptionList(t, t.signalURL("traces"), otlpOptions[otlptracehttp.Option]{
+		otlptracehttp.WithEndpointURL, otlptracehttp.WithEndpoint, otlptracehttp.WithInsecure,
+		otlptracehttp.WithHeaders, otlptracehttp.WithTimeout,
+		func(gzip bool) otlptracehttp.Option {
+			if gzip {
+				return otlptracehttp.WithCompression(otlptracehttp.GzipCompression)
+			}
+			return otlptracehttp.WithCompression(otlptracehttp.NoCompression)
+		},
+	})...)
 }
 
 func (t otlpTarget) metricExporter(ctx context.Context) (sdkmetric.Exporter, error) {
 	if t.protocol == ProtocolGRPC {
-		var o []otlpmetricgrpc.Option
-		switch {
-		case t.isURL():
-			o = append(o, otlpmetricgrpc.WithEndpointURL(t.endpoint))
-		case t.endpoint != "":
-			o = append(o, otlpmetricgrpc.WithEndpoint(t.endpoint))
-		}
-		if t.insecure && !t.isURL() {
-			o = append(o, otlpmetricgrpc.WithInsecure())
-		}
-		if len(t.headers) > 0 {
-			o = append(o, otlpmetricgrpc.WithHeaders(t.headers))
-		}
-		if t.timeout > 0 {
-			o = append(o, otlpmetricgrpc.WithTimeout(t.timeout))
-		}
-		if t.compression != "" {
-			o = append(o, otlpmetricgrpc.WithCompressor(t.compression))
-		}
-		return otlpmetricgrpc.New(ctx, o...)
+		return otlpmetricgrpc.New(ctx, otlpOptionList(t, t.endpoint, otlpOptions[otlpmetricgrpc.Option]{
+			otlpmetricgrpc.WithEndpointURL, otlpmetricgrpc.WithEndpoint, otlpmetricgrpc.WithInsecure,
+			otlpmetricgrpc.WithHeaders, otlpmetricgrpc.WithTimeout,
+			func(bool) otlpmetricgrpc.Option { return otlpmetricgrpc.WithCompressor(t.compression) },
+		})...)
 	}
-	var o []otlpmetrichttp.Option
-	switch {
-	case t.isURL():
-		o = append(o, otlpmetrichttp.WithEndpointURL(t.signalURL("metrics")))
-	case t.endpoint != "":
-		o = append(o, otlpmetrichttp.WithEndpoint(t.endpoint))
-	}
-	if t.insecure && !t.isURL() {
-		o = append(o, otlpmetrichttp.WithInsecure())
-	}
-	if len(t.headers) > 0 {
-		o = append(o, otlpmetrichttp.WithHeaders(t.headers))
-	}
-	if t.timeout > 0 {
-		o = append(o, otlpmetrichttp.WithTimeout(t.timeout))
-	}
-	if t.compression != "" {
-		c := otlpmetrichttp.NoCompression
-		if t.gzip() {
-			c = otlpmetrichttp.GzipCompression
-		}
-		o = append(o, otlpmetrichttp.WithCompression(c))
-	}
-	return otlpmetrichttp.New(ctx, o...)
+	return otlpmetrichttp.New(ctx, otlpOptionList(t, t.signalURL("metrics"), otlpOptions[otlpmetrichttp.Option]{
+		otlpmetrichttp.WithEndpointURL, otlpmetrichttp.WithEndpoint, otlpmetrichttp.WithInsecure,
+		otlpmetrichttp.WithHeaders, otlpmetrichttp.WithTimeout,
+		func(gzip bool) otlpmetrichttp.Option {
+			if gzip {
+				return otlpmetrichttp.WithCompression(otlpmetrichttp.GzipCompression)
+			}
+			return otlpmetrichttp.WithCompression(otlpmetrichttp.NoCompression)
+		},
+	})...)
 }
 
 func (t otlpTarget) logExporter(ctx context.Context) (sdklog.Exporter, error) {
 	if t.protocol == ProtocolGRPC {
-		var o []otlploggrpc.Option
-		switch {
-		case t.isURL():
-			o = append(o, otlploggrpc.WithEndpointURL(t.endpoint))
-		case t.endpoint != "":
-			o = append(o, otlploggrpc.WithEndpoint(t.endpoint))
-		}
-		if t.insecure && !t.isURL() {
-			o = append(o, otlploggrpc.WithInsecure())
-		}
-		if len(t.headers) > 0 {
-			o = append(o, otlploggrpc.WithHeaders(t.headers))
-		}
-		if t.timeout > 0 {
-			o = append(o, otlploggrpc.WithTimeout(t.timeout))
-		}
-		if t.compression != "" {
-			o = append(o, otlploggrpc.WithCompressor(t.compression))
-		}
-		return otlploggrpc.New(ctx, o...)
+		return otlploggrpc.New(ctx, otlpOptionList(t, t.endpoint, otlpOptions[otlploggrpc.Option]{
+			otlploggrpc.WithEndpointURL, otlploggrpc.WithEndpoint, otlploggrpc.WithInsecure,
+			otlploggrpc.WithHeaders, otlploggrpc.WithTimeout,
+			func(bool) otlploggrpc.Option { return otlploggrpc.WithCompressor(t.compression) },
+		})...)
 	}
-	var o []otlploghttp.Option
-	switch {
-	case t.isURL():
-		o = append(o, otlploghttp.WithEndpointURL(t.signalURL("logs")))
-	case t.endpoint != "":
-		o = append(o, otlploghttp.WithEndpoint(t.endpoint))
-	}
-	if t.insecure && !t.isURL() {
-		o = append(o, otlploghttp.WithInsecure())
-	}
-	if len(t.headers) > 0 {
-		o = append(o, otlploghttp.WithHeaders(t.headers))
-	}
-	if t.timeout > 0 {
-		o = append(o, otlploghttp.WithTimeout(t.timeout))
-	}
-	if t.compression != "" {
-		c := otlploghttp.NoCompression
-		if t.gzip() {
-			c = otlploghttp.GzipCompression
-		}
-		o = append(o, otlploghttp.WithCompression(c))
-	}
-	return otlploghttp.New(ctx, o...)
+	return otlploghttp.New(ctx, otlpOptionList(t, t.signalURL("logs"), otlpOptions[otlploghttp.Option]{
+		otlploghttp.WithEndpointURL, otlploghttp.WithEndpoint, otlploghttp.WithInsecure,
+		otlploghttp.WithHeaders, otlploghttp.WithTimeout,
+		func(gzip bool) otlploghttp.Option {
+			if gzip {
+				return otlploghttp.WithCompression(otlploghttp.GzipCompression)
+			}
+			return otlploghttp.WithCompression(otlploghttp.NoCompression)
+		},
+	})...)
 }
