@@ -11,7 +11,7 @@ import (
 
 // publicAPI are the packages an embedder uses: every exported name in them
 // carries a doc comment, and each has package docs.
-var publicAPI = []string{"exporters", "exporters/outbound", "graph", "telemetry"}
+var publicAPI = []string{".", "exporters", "exporters/outbound", "graph", "node", "semconv", "telemetry"}
 
 func TestPublicAPIDocumented(t *testing.T) {
 	for _, dir := range publicAPI {

@@ -12,10 +12,13 @@ const (
 
 // Error is a Maelstrom error reply.
 type Error struct {
+	// Code is the Maelstrom error code (CodeMalformedRequest, ...).
 	Code int
+	// Text says what was wrong, naming the field.
 	Text string
 }
 
+// Error formats the reply as an error message.
 func (e *Error) Error() string { return fmt.Sprintf("error %d: %s", e.Code, e.Text) }
 
 func malformed(format string, args ...any) *Error {
