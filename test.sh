@@ -23,7 +23,9 @@ go vet ./...
 # proxy through the tools module (a cold build takes ~10 minutes; the Go build
 # cache makes later runs fast). Build it once here so no test waits on it.
 echo "== build jaeger (tools module)"
-jaeger_bin="${MESHOBS_JAEGER_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/meshobs/jaeger-v1.76.0-$(go env GOOS)-$(go env GOARCH)/jaeger}"
+cache_root="${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}"
+cache_root="${cache_root:-$PWD/.cache}"
+jaeger_bin="${MESHOBS_JAEGER_BIN:-$cache_root/meshobs/jaeger-v1.76.0-$(go env GOOS)-$(go env GOARCH)/jaeger}"
 if [ ! -x "$jaeger_bin" ]; then
   mkdir -p "$(dirname "$jaeger_bin")"
   (cd tools && go build -o "$jaeger_bin.tmp" github.com/jaegertracing/jaeger/cmd/jaeger)
