@@ -39,7 +39,7 @@ func init() {
 }
 
 func (n *Node) handleInit(_ context.Context, b []byte, body *wireBody) ([]byte, *Error) {
-	id, err := checkName("node_id", body.NodeID, true)
+	id, err := checkName("node_id", body.NodeID.get(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -56,18 +56,18 @@ var (
 func (n *Node) handleRecord(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
 	var r telemetry.Request
 	var err *Error
-	if r.Service, err = checkName("service", body.Service, true); err != nil {
+	if r.Service, err = checkName("service", body.Service.get(), true); err != nil {
 		return nil, err
 	}
-	if body.DurationMs == nil {
+	if body.DurationMs.get() == nil {
 		return nil, malformed("missing required field duration_ms")
 	}
-	if r.DurationMs, err = checkDuration("duration_ms", body.DurationMs); err != nil {
+	if r.DurationMs, err = checkDuration("duration_ms", body.DurationMs.get()); err != nil {
 		return nil, err
 	}
-	statusField, status := "status", body.Status
+	statusField, status := "status", body.Status.get()
 	if status == nil {
-		statusField, status = "status_code", body.StatusCode
+		statusField, status = "status_code", body.StatusCode.get()
 	}
 	if status == nil {
 		return nil, malformed("missing required field status")
@@ -75,27 +75,27 @@ func (n *Node) handleRecord(ctx context.Context, b []byte, body *wireBody) ([]by
 	if r.Status, err = checkStatus(statusField, status); err != nil {
 		return nil, err
 	}
-	field, v := firstOf(targetFields, body.TargetService, body.Target, body.DestinationService, body.Destination)
+	field, v := firstOf(targetFields, body.TargetService.get(), body.Target.get(), body.DestinationService.get(), body.Destination.get())
 	if r.Target, err = checkName(field, v, false); err != nil {
 		return nil, err
 	}
-	field, v = firstOf(sourceFields, body.SourceService, body.Source)
+	field, v = firstOf(sourceFields, body.SourceService.get(), body.Source.get())
 	if r.Source, err = checkName(field, v, false); err != nil {
 		return nil, err
 	}
-	if r.Method, err = checkText("method", body.Method); err != nil {
+	if r.Method, err = checkText("method", body.Method.get()); err != nil {
 		return nil, err
 	}
-	if r.Path, err = checkText("path", body.Path); err != nil {
+	if r.Path, err = checkText("path", body.Path.get()); err != nil {
 		return nil, err
 	}
-	if r.Protocol, err = checkText("protocol", body.Protocol); err != nil {
+	if r.Protocol, err = checkText("protocol", body.Protocol.get()); err != nil {
 		return nil, err
 	}
-	if r.TraceID, err = checkTraceID("trace_id", body.TraceID); err != nil {
+	if r.TraceID, err = checkTraceID("trace_id", body.TraceID.get()); err != nil {
 		return nil, err
 	}
-	if r.SpanID, err = checkSpanID("span_id", body.SpanID); err != nil {
+	if r.SpanID, err = checkSpanID("span_id", body.SpanID.get()); err != nil {
 		return nil, err
 	}
 	if r.SpanID.IsValid() && !r.TraceID.IsValid() {
@@ -127,35 +127,35 @@ var spanKinds = map[string]trace.SpanKind{
 func (n *Node) handleTrace(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
 	var r telemetry.SpanRequest
 	var err *Error
-	if body.Operation == nil {
+	if body.Operation.get() == nil {
 		return nil, malformed("missing required field operation")
 	}
-	if *body.Operation == "" {
+	if body.Operation == "" {
 		return nil, malformed("operation must be a non-empty string")
 	}
-	if r.Operation, err = checkText("operation", body.Operation); err != nil {
+	if r.Operation, err = checkText("operation", body.Operation.get()); err != nil {
 		return nil, err
 	}
-	if r.Service, err = checkName("service", body.Service, false); err != nil {
+	if r.Service, err = checkName("service", body.Service.get(), false); err != nil {
 		return nil, err
 	}
-	if r.TraceID, err = checkTraceID("trace_id", body.TraceID); err != nil {
+	if r.TraceID, err = checkTraceID("trace_id", body.TraceID.get()); err != nil {
 		return nil, err
 	}
-	if r.ParentSpanID, err = checkSpanID("parent_span_id", body.ParentSpanID); err != nil {
+	if r.ParentSpanID, err = checkSpanID("parent_span_id", body.ParentSpanID.get()); err != nil {
 		return nil, err
 	}
 	if r.ParentSpanID.IsValid() && !r.TraceID.IsValid() {
 		return nil, malformed("parent_span_id needs trace_id")
 	}
-	if body.Kind != nil {
-		k, ok := spanKinds[strings.ToLower(*body.Kind)]
+	if kind := body.Kind.get(); kind != nil {
+		k, ok := spanKinds[strings.ToLower(*kind)]
 		if !ok {
-			return nil, malformed("kind must be one of server, client, internal, producer, consumer, not %q", *body.Kind)
+			return nil, malformed("kind must be one of server, client, internal, producer, consumer, not %q", *kind)
 		}
 		r.Kind = k
 	}
-	d, err := checkDuration("duration_ms", body.DurationMs)
+	d, err := checkDuration("duration_ms", body.DurationMs.get())
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (n *Node) handleTrace(ctx context.Context, b []byte, body *wireBody) ([]byt
 		return nil, malformed("duration_ms is too large: %v", d)
 	}
 	r.Duration = time.Duration(d * float64(time.Millisecond))
-	if r.Status, err = checkStatus("status", body.Status); err != nil {
+	if r.Status, err = checkStatus("status", body.Status.get()); err != nil {
 		return nil, err
 	}
 	if r.Attributes, err = checkAttributes(body.Attributes); err != nil {
@@ -330,13 +330,12 @@ func (n *Node) handleQuery(ctx context.Context, b []byte, body *wireBody) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	raw := body.Raw != nil && *body.Raw
-	detail := body.Detail != nil && *body.Detail
+	detail := body.Detail
 	b = appendHeader(b, "access_logs", body.MsgID)
-	if raw {
+	if body.Raw {
 		limit := 100
-		if body.Limit != nil {
-			l := *body.Limit
+		if v := body.Limit.get(); v != nil {
+			l := *v
 			if l != math.Trunc(l) || l < 0 || l > math.MaxInt32 {
 				return nil, malformed("limit must be an integer >= 0, not %v", l)
 			}
@@ -390,16 +389,16 @@ func rawLog(a *exporters.AccessLog) rawLogJSON {
 }
 
 func (n *Node) handleGenerate(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
-	detail := body.Detail != nil && *body.Detail
+	detail := body.Detail
 	var render func([]string, []graph.RenderEdge) string
-	if body.Format != nil {
-		switch *body.Format {
+	if format := body.Format.get(); format != nil {
+		switch *format {
 		case "dot":
 			render = graph.DOT
 		case "mermaid":
 			render = graph.Mermaid
 		default:
-			return nil, malformed(`format must be "dot" or "mermaid", not %q`, *body.Format)
+			return nil, malformed(`format must be "dot" or "mermaid", not %q`, *format)
 		}
 	}
 	n.p.SpanGraph.Expire() // settle spans whose pairing TTL has passed
@@ -475,10 +474,10 @@ type spanJSON struct {
 }
 
 func (n *Node) handleGetTrace(_ context.Context, b []byte, body *wireBody) ([]byte, *Error) {
-	if body.TraceID == nil {
+	if body.TraceID.get() == nil {
 		return nil, malformed("missing required field trace_id")
 	}
-	id, err := checkTraceID("trace_id", body.TraceID)
+	id, err := checkTraceID("trace_id", body.TraceID.get())
 	if err != nil {
 		return nil, err
 	}

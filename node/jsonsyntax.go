@@ -1,37 +1,54 @@
 package node
 
-import "unicode/utf8"
+import (
+	stdjson "encoding/json"
+	"unicode/utf8"
+)
 
 // maxJSONDepth is encoding/json's nesting limit, kept so that both decoders
 // give the same verdict on deep input.
 const maxJSONDepth = 10000
 
-// validJSON reports whether b is exactly one JSON value by RFC 8259 as
+// syntax is what checkSyntax learns of a line.
+type syntax struct {
+	// valid: the line is exactly one JSON value (see checkSyntax).
+	valid bool
+	// ascii: the line is plain ASCII, so that callers can skip UTF-8 checks.
+	ascii bool
+	// envelope: the line is an object whose (last) "body" member is an
+	// object: a Maelstrom envelope.
+	envelope bool
+}
+
+// checkSyntax reports whether b is exactly one JSON value by RFC 8259 as
 // encoding/json reads it: no leading zeros, no trailing commas, no raw
 // control characters in strings, only valid escapes, nothing but JSON
 // whitespace after the value, at most maxJSONDepth levels of nesting.
-// ascii reports whether b is plain ASCII, so that callers can skip UTF-8
-// checks. Invalid UTF-8 inside strings is valid here, as for encoding/json,
-// which reads each invalid byte as U+FFFD (see sanitizeUTF8).
+// Invalid UTF-8 inside strings is valid here, as for encoding/json, which
+// reads each invalid byte as U+FFFD (see sanitizeUTF8).
 //
 // goccy/go-json accepts much of what this rejects (leading zeros, "1.",
 // trailing commas in skipped values, control characters in strings, bytes
 // after the value); it runs only on lines that pass here.
-func validJSON(b []byte) (ok, ascii bool) {
+func checkSyntax(b []byte) syntax {
 	var stackBuf [32]byte // '{' or '[' per open level
 	stack := stackBuf[:0]
-	ascii = true
+	s := syntax{ascii: true}
+	bodyNext := false // the value about to be read is a top-level "body"
 	i := 0
 	// Each turn of the loop reads one value, then the separators after it.
 	for {
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return false, ascii
+			return syntax{ascii: s.ascii}
+		}
+		if bodyNext {
+			s.envelope, bodyNext = b[i] == '{', false
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
 			if len(stack) >= maxJSONDepth {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 			stack = append(stack, c)
 			i = skipWS(b, i+1)
@@ -41,46 +58,52 @@ func validJSON(b []byte) (ok, ascii bool) {
 				break
 			}
 			if c == '{' {
+				start := i
 				var a bool
 				if i, a = scanKey(b, i); i < 0 {
-					return false, ascii
+					return syntax{ascii: s.ascii}
 				}
-				ascii = ascii && a
+				s.ascii = s.ascii && a
+				bodyNext = len(stack) == 1 && isBodyKey(b[start:i])
 			}
 			continue
 		case c == '"':
 			var a bool
 			if i, a = scanString(b, i); i < 0 {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
-			ascii = ascii && a
+			s.ascii = s.ascii && a
 		case c == '-' || (c >= '0' && c <= '9'):
 			if i = scanNumber(b, i); i < 0 {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 		case c == 't':
 			if i = scanLiteral(b, i, "true"); i < 0 {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 		case c == 'f':
 			if i = scanLiteral(b, i, "false"); i < 0 {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 		case c == 'n':
 			if i = scanLiteral(b, i, "null"); i < 0 {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 		default:
-			return false, ascii
+			return syntax{ascii: s.ascii}
 		}
 		// After a value: close levels, or a comma and the next member.
 		for {
 			i = skipWS(b, i)
 			if len(stack) == 0 {
-				return i == len(b), ascii
+				s.valid = i == len(b)
+				if !s.valid {
+					s.envelope = false
+				}
+				return s
 			}
 			if i >= len(b) {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 			open := stack[len(stack)-1]
 			if b[i] == open+2 {
@@ -89,19 +112,42 @@ func validJSON(b []byte) (ok, ascii bool) {
 				continue
 			}
 			if b[i] != ',' {
-				return false, ascii
+				return syntax{ascii: s.ascii}
 			}
 			i++
 			if open == '{' {
+				start := skipWS(b, i)
 				var a bool
-				if i, a = scanKey(b, skipWS(b, i)); i < 0 {
-					return false, ascii
+				if i, a = scanKey(b, start); i < 0 {
+					return syntax{ascii: s.ascii}
 				}
-				ascii = ascii && a
+				s.ascii = s.ascii && a
+				bodyNext = len(stack) == 1 && isBodyKey(b[start:i])
 			}
 			break
 		}
 	}
+}
+
+// isBodyKey reports whether k, a scanned `"key" :`, names "body".
+func isBodyKey(k []byte) bool {
+	if len(k) < 6 || k[0] != '"' {
+		return false
+	}
+	if string(k[:6]) == `"body"` {
+		return true
+	}
+	for _, c := range k {
+		if c == '\\' { // an escaped key, rare: unquote it
+			var key string
+			end := len(k) - 1
+			for k[end] != '"' {
+				end--
+			}
+			return stdjson.Unmarshal(k[:end+1], &key) == nil && key == "body"
+		}
+	}
+	return false
 }
 
 func skipWS(b []byte, i int) int {

@@ -32,6 +32,7 @@ type Node struct {
 
 	wl    wireLine // reused decode target
 	reply []byte   // reused reply buffer
+	head  []byte   // reused envelope head buffer
 }
 
 // Option configures a Node.
@@ -135,14 +136,12 @@ func (n *Node) handleLine(line []byte) error {
 	if len(line) == 0 {
 		return nil
 	}
-	n.wl = wireLine{}
 	rerr, framed := decodeLine(line, &n.wl)
 	var env *envelope
-	body := &n.wl.wireBody
-	if framed && n.wl.Body != nil {
-		env = &envelope{src: deref(n.wl.Src), dest: deref(n.wl.Dest)}
-		body = n.wl.Body
+	if framed && n.wl.envelope {
+		env = &envelope{src: deref(n.wl.Src.get()), dest: deref(n.wl.Dest.get())}
 	}
+	body := n.wl.body()
 	n.reply = n.reply[:0]
 	if rerr != nil {
 		n.reply = appendErrorBody(n.reply, body.MsgID, rerr)
@@ -165,12 +164,13 @@ func (n *Node) dispatch(b []byte, body *wireBody) (out []byte) {
 	if body.MsgID.bad {
 		return appendErrorBody(b, msgID{}, malformed("msg_id must be an integer"))
 	}
-	if body.Type == nil {
+	typ := body.Type.get()
+	if typ == nil {
 		return appendErrorBody(b, body.MsgID, malformed("missing required field type"))
 	}
-	h, ok := handlers[*body.Type]
+	h, ok := handlers[*typ]
 	if !ok {
-		return appendErrorBody(b, body.MsgID, &Error{Code: CodeNotSupported, Text: fmt.Sprintf("unknown message type %q", *body.Type)})
+		return appendErrorBody(b, body.MsgID, &Error{Code: CodeNotSupported, Text: fmt.Sprintf("unknown message type %q", *typ)})
 	}
 	out, err := h(n, context.Background(), b, body)
 	if err != nil {
@@ -189,12 +189,12 @@ func (n *Node) writeLine(env *envelope, body []byte) error {
 		if src == "" {
 			src = env.dest
 		}
-		var head [256]byte
-		h := append(head[:0], `{"src":`...)
+		h := append(n.head[:0], `{"src":`...)
 		h = appendString(h, src)
 		h = append(h, `,"dest":`...)
 		h = appendString(h, env.src)
 		h = append(h, `,"body":`...)
+		n.head = h
 		w.Write(h)
 		w.Write(body)
 		w.WriteByte('}')

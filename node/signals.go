@@ -27,7 +27,7 @@ type serviceSignalsJSON struct {
 }
 
 func (n *Node) handleStats(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
-	service, err := checkName("service", body.Service, false)
+	service, err := checkName("service", body.Service.get(), false)
 	if err != nil {
 		return nil, err
 	}

@@ -52,50 +52,105 @@ func (r *rawValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// wireLine is one input line: a Maelstrom envelope (Body set) or a bare body.
+// wireLine is one input line: a Maelstrom envelope (Body used) or a bare
+// body. Start from emptyLine: its optional fields hold their absent values.
 type wireLine struct {
-	Src  *string   `json:"src"`
-	Dest *string   `json:"dest"`
-	Body *wireBody `json:"body"`
+	Src  str      `json:"src"`
+	Dest str      `json:"dest"`
+	Body wireBody `json:"body"`
 	wireBody
+
+	// envelope reports that the line had a "body" object (set by decodeLine).
+	envelope bool
 }
 
 // wireBody holds the fields of every message type; validation picks those
-// its type uses. Pointers tell a missing field from a zero one.
+// its type uses. Optional scalars are values, not pointers (decoding
+// allocates nothing for them): absent is a value no JSON text decodes to.
 type wireBody struct {
-	Type  *string `json:"type"`
-	MsgID msgID   `json:"msg_id"`
+	Type  str   `json:"type"`
+	MsgID msgID `json:"msg_id"`
 
-	NodeID  *string  `json:"node_id"`
+	NodeID  str      `json:"node_id"`
 	NodeIDs []string `json:"node_ids"`
 
-	Service            *string  `json:"service"`
-	DurationMs         *float64 `json:"duration_ms"`
-	Status             *float64 `json:"status"`
-	StatusCode         *float64 `json:"status_code"`
-	TargetService      *string  `json:"target_service"`
-	Target             *string  `json:"target"`
-	DestinationService *string  `json:"destination_service"`
-	Destination        *string  `json:"destination"`
-	SourceService      *string  `json:"source_service"`
-	Source             *string  `json:"source"`
-	Method             *string  `json:"method"`
-	Path               *string  `json:"path"`
-	Protocol           *string  `json:"protocol"`
-	TraceID            *string  `json:"trace_id"`
-	SpanID             *string  `json:"span_id"`
+	Service            str      `json:"service"`
+	DurationMs         num      `json:"duration_ms"`
+	Status             num      `json:"status"`
+	StatusCode         num      `json:"status_code"`
+	TargetService      str      `json:"target_service"`
+	Target             str      `json:"target"`
+	DestinationService str      `json:"destination_service"`
+	Destination        str      `json:"destination"`
+	SourceService      str      `json:"source_service"`
+	Source             str      `json:"source"`
+	Method             str      `json:"method"`
+	Path               str      `json:"path"`
+	Protocol           str      `json:"protocol"`
+	TraceID            str      `json:"trace_id"`
+	SpanID             str      `json:"span_id"`
 	Timestamp          rawValue `json:"timestamp"`
 
-	Operation    *string             `json:"operation"`
-	ParentSpanID *string             `json:"parent_span_id"`
-	Kind         *string             `json:"kind"`
+	Operation    str                 `json:"operation"`
+	ParentSpanID str                 `json:"parent_span_id"`
+	Kind         str                 `json:"kind"`
 	Attributes   map[string]rawValue `json:"attributes"`
 
 	Filter *wireFilter `json:"filter"`
-	Detail *bool       `json:"detail"`
-	Raw    *bool       `json:"raw"`
-	Limit  *float64    `json:"limit"`
-	Format *string     `json:"format"`
+	Detail bool        `json:"detail"`
+	Raw    bool        `json:"raw"`
+	Limit  num         `json:"limit"`
+	Format str         `json:"format"`
+}
+
+// str is an optional string field. Both decoders leave a field as it is
+// when its key is missing or its value is null, so a field still equal to
+// absentStr was not given: "\xff" is not UTF-8, and every string the
+// decoders produce is (they see only lines passed through sanitizeUTF8, or
+// encoding/json replaces invalid bytes itself).
+type str string
+
+const absentStr str = "\xff"
+
+// get returns the field's value, or nil when it was not given.
+func (s *str) get() *string {
+	if *s == absentStr {
+		return nil
+	}
+	return (*string)(s)
+}
+
+// num is an optional number field: NaN, which JSON cannot express, until
+// it is given.
+type num float64
+
+// get returns the field's value, or nil when it was not given.
+func (f *num) get() *float64 {
+	if math.IsNaN(float64(*f)) {
+		return nil
+	}
+	return (*float64)(f)
+}
+
+var emptyBody = wireBody{
+	Type: absentStr, NodeID: absentStr,
+	Service: absentStr, DurationMs: num(math.NaN()), Status: num(math.NaN()), StatusCode: num(math.NaN()),
+	TargetService: absentStr, Target: absentStr, DestinationService: absentStr, Destination: absentStr,
+	SourceService: absentStr, Source: absentStr, Method: absentStr, Path: absentStr, Protocol: absentStr,
+	TraceID: absentStr, SpanID: absentStr,
+	Operation: absentStr, ParentSpanID: absentStr, Kind: absentStr,
+	Limit: num(math.NaN()), Format: absentStr,
+}
+
+// emptyLine is a wireLine with every optional field absent: decode into a copy.
+var emptyLine = wireLine{Src: absentStr, Dest: absentStr, Body: emptyBody, wireBody: emptyBody}
+
+// body returns the request body: the envelope's or the bare line itself.
+func (w *wireLine) body() *wireBody {
+	if w.envelope {
+		return &w.Body
+	}
+	return &w.wireBody
 }
 
 type wireFilter struct {
@@ -110,7 +165,7 @@ type wireFilter struct {
 // msg_id. Keys match exactly, as on the fast path: encoding/json would also
 // take "MSG_ID" for msg_id.
 func salvage(line []byte, w *wireLine) {
-	*w = wireLine{}
+	*w = emptyLine
 	var top map[string]stdjson.RawMessage
 	if stdjson.Unmarshal(line, &top) != nil {
 		return
@@ -122,11 +177,21 @@ func salvage(line []byte, w *wireLine) {
 		if stdjson.Unmarshal(raw, &body) != nil {
 			return
 		}
-		w.Body = &wireBody{}
+		w.envelope = true
 		w.Body.MsgID = salvageMsgID(body["msg_id"])
 		return
 	}
 	w.MsgID = salvageMsgID(body["msg_id"])
+}
+
+// hasBodyObject reports whether line, an object, has a "body" member that is an object.
+func hasBodyObject(line []byte) bool {
+	var top map[string]stdjson.RawMessage
+	if stdjson.Unmarshal(line, &top) != nil {
+		return false
+	}
+	raw := top["body"]
+	return len(raw) > 0 && raw[0] == '{'
 }
 
 func salvageMsgID(raw stdjson.RawMessage) msgID {
@@ -137,17 +202,18 @@ func salvageMsgID(raw stdjson.RawMessage) msgID {
 	return id
 }
 
-func salvageString(raw stdjson.RawMessage) *string {
+func salvageString(raw stdjson.RawMessage) str {
 	var s *string
-	if stdjson.Unmarshal(raw, &s) != nil {
-		return nil
+	if stdjson.Unmarshal(raw, &s) != nil || s == nil {
+		return absentStr
 	}
-	return s
+	return str(*s)
 }
 
-// decodeLine parses one line. A *Error means the line was not a well-typed
-// request; framed reports whether the line was a JSON object at all, and the
-// envelope and msg_id are filled in as far as they could be read.
+// decodeLine parses one line into w, which it resets first. A *Error means
+// the line was not a well-typed request; framed reports whether the line was
+// a JSON object at all, and the envelope and msg_id are filled in as far as
+// they could be read.
 //
 // goccy/go-json decodes the valid lines (several times faster than
 // encoding/json); a line it rejects is decoded again with encoding/json,
@@ -155,26 +221,29 @@ func salvageString(raw stdjson.RawMessage) *string {
 //
 // goccy is laxer than encoding/json: it accepts leading zeros, "1.", raw
 // control characters in strings, trailing commas and bytes after the value,
-// and keeps invalid UTF-8 as it is. So it sees only lines that validJSON
+// and keeps invalid UTF-8 as it is. So it sees only lines that checkSyntax
 // passes, with invalid UTF-8 replaced as encoding/json would. Object keys
 // match field names exactly (goccy), not case-insensitively (encoding/json).
 func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
-	if ok, ascii := validJSON(line); ok {
+	*w = emptyLine
+	if syn := checkSyntax(line); syn.valid {
 		if line[skipWS(line, 0)] == 'n' {
 			// Both decoders take null for an empty object.
 			return malformed("a request must be a JSON object, not null"), false
 		}
-		if !ascii {
+		if !syn.ascii {
 			line = sanitizeUTF8(line)
 		}
 		if json.Unmarshal(line, w) == nil {
+			w.envelope = syn.envelope
 			return nil, true
 		}
-		*w = wireLine{}
+		*w = emptyLine
 	}
 	err := stdjson.Unmarshal(line, w)
 	if err == nil {
 		// The two decoders disagree: trust the standard library's verdict.
+		w.envelope = hasBodyObject(line)
 		return nil, true
 	}
 	var syn *stdjson.SyntaxError
@@ -189,7 +258,7 @@ func decodeLine(line []byte, w *wireLine) (rerr *Error, framed bool) {
 		}
 		field := strings.TrimPrefix(strings.TrimPrefix(ute.Field, "body."), "wireBody.")
 		if ute.Field == "body" {
-			w.Body = &wireBody{}
+			w.envelope = true
 			return malformed("body must be an object, not %s", ute.Value), true
 		}
 		if strings.HasPrefix(ute.Value, "number ") {
