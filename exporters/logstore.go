@@ -317,7 +317,7 @@ func (s *LogStore) Services(service string, now time.Time) []ServiceCounts {
 func (s *LogStore) Pairs(f LogFilter) []PairCount {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]PairCount, 0, len(s.pairList))
+	out := []PairCount{} // filters usually keep a few pairs of many
 	for _, p := range s.pairList {
 		if !f.matchPair(p.source, p.target) {
 			continue

@@ -56,7 +56,8 @@ type Pipeline struct {
 	services map[string]*serviceProviders
 	names    map[string]string // admitted service names, and interned method/protocol values
 	known    int               // how many service names are admitted
-	series   map[seriesKey]metric.MeasurementOption
+	series   map[seriesKey]*seriesOptions
+	paths    map[string]string // interned paths, up to maxInternedPaths
 	closed   bool
 }
 
@@ -65,6 +66,13 @@ type serviceProviders struct {
 	tracer         trace.Tracer
 	loggerProvider *sdklog.LoggerProvider
 	logger         otellog.Logger
+}
+
+// seriesOptions are the measurement options of one metric series, built
+// once: the attribute set and the option slices the SDK calls take.
+type seriesOptions struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
 }
 
 type seriesKey struct {
@@ -84,7 +92,8 @@ func New(opts ...Option) (*Pipeline, error) {
 		ids:      newIDGenerator(),
 		services: make(map[string]*serviceProviders),
 		names:    make(map[string]string),
-		series:   make(map[seriesKey]metric.MeasurementOption),
+		series:   make(map[seriesKey]*seriesOptions),
+		paths:    make(map[string]string),
 	}
 	p.Graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
 	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph),
@@ -181,6 +190,29 @@ func (p *Pipeline) internLocked(v string) string {
 	return c
 }
 
+// maxInternedPaths and maxInternedPathBytes bound the path table: mesh
+// paths are mostly route templates, but raw paths with ids would be endless.
+const (
+	maxInternedPaths     = 4096
+	maxInternedPathBytes = 256
+)
+
+// internPathLocked returns a shared copy of path while the path table has
+// room, else a copy of its own; either way the decoder's buffer is not pinned.
+func (p *Pipeline) internPathLocked(path string) string {
+	if path == "" {
+		return ""
+	}
+	if c, ok := p.paths[path]; ok {
+		return c
+	}
+	c := strings.Clone(path)
+	if len(p.paths) < maxInternedPaths && len(c) <= maxInternedPathBytes {
+		p.paths[c] = c
+	}
+	return c
+}
+
 // providers returns the providers of an admitted service, creating them on
 // first use. It must be called with p.mu held.
 func (p *Pipeline) providersLocked(service string) (*serviceProviders, error) {
@@ -218,7 +250,7 @@ func (p *Pipeline) providersLocked(service string) (*serviceProviders, error) {
 // measurementLocked returns the reusable attribute option of one metric
 // series. Past the series limit the SDK folds new series into its overflow
 // series anyway, so they are not cached. It must be called with p.mu held.
-func (p *Pipeline) measurementLocked(k seriesKey) metric.MeasurementOption {
+func (p *Pipeline) measurementLocked(k seriesKey) *seriesOptions {
 	if o, ok := p.series[k]; ok {
 		return o
 	}
@@ -228,7 +260,8 @@ func (p *Pipeline) measurementLocked(k seriesKey) metric.MeasurementOption {
 		kvs = append(kvs, semconv.Source.String(k.source), semconv.Target.String(k.target))
 	}
 	kvs = append(kvs, semconv.StatusCode.Int(k.status))
-	o := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	o := &seriesOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
 	if len(p.series) < p.cfg.maxSeries {
 		p.series[k] = o
 	}
@@ -259,10 +292,11 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 	}
 	m := p.measurementLocked(seriesKey{service, source, target, r.Status})
 	method, protocol := p.internLocked(r.Method), p.internLocked(r.Protocol)
+	path := p.internPathLocked(r.Path)
 	p.mu.Unlock()
 
-	p.requests.Add(ctx, 1, m)
-	p.duration.Record(ctx, r.DurationMs, m)
+	p.requests.Add(ctx, 1, m.add...)
+	p.duration.Record(ctx, r.DurationMs, m.record...)
 
 	now := p.cfg.now()
 	ts := r.Timestamp
@@ -282,8 +316,8 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 	if method != "" {
 		rec.AddAttributes(semconv.Method.String(method))
 	}
-	if r.Path != "" {
-		rec.AddAttributes(semconv.Path.String(strings.Clone(r.Path)))
+	if path != "" {
+		rec.AddAttributes(semconv.Path.String(path))
 	}
 	if protocol != "" {
 		rec.AddAttributes(semconv.Protocol.String(protocol))
