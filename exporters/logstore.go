@@ -118,17 +118,37 @@ type pairKey struct{ source, target string }
 type pairAgg struct {
 	source, target string
 	count, errors  int64
-	byStatus       map[int]int64
+	byStatus       statusCounts
 }
 
 type serviceAgg struct {
 	name          string
 	count, errors int64
-	byStatus      map[int]int64
+	byStatus      statusCounts
 	rate          [rateWindow]rateBucket
 }
 
 type rateBucket struct{ sec, n int64 }
+
+// statusCounts counts entries per status code in first-seen order. A
+// service or pair sees a handful of codes, so a short list searched from
+// the front beats a map (no hashing, the common code first).
+type statusCounts []statusCount
+
+type statusCount struct {
+	code int
+	n    int64
+}
+
+func (s *statusCounts) add(code int) {
+	for i := range *s {
+		if (*s)[i].code == code {
+			(*s)[i].n++
+			return
+		}
+	}
+	*s = append(*s, statusCount{code, 1})
+}
 
 // LogStoreOption configures a LogStore.
 type LogStoreOption func(*LogStore)
@@ -230,12 +250,12 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 	failed := a.Status >= 500
 	svc := s.services[a.Service]
 	if svc == nil {
-		svc = &serviceAgg{name: a.Service, byStatus: make(map[int]int64, 4)}
+		svc = &serviceAgg{name: a.Service}
 		s.services[a.Service] = svc
 		s.order = append(s.order, svc)
 	}
 	svc.count++
-	svc.byStatus[a.Status]++
+	svc.byStatus.add(a.Status)
 	if failed {
 		svc.errors++
 	}
@@ -254,12 +274,12 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 			p = s.pairs[k]
 		}
 		if p == nil {
-			p = &pairAgg{source: k.source, target: k.target, byStatus: make(map[int]int64, 4)}
+			p = &pairAgg{source: k.source, target: k.target}
 			s.pairs[k] = p
 			s.pairList = append(s.pairList, p)
 		}
 		p.count++
-		p.byStatus[a.Status]++
+		p.byStatus.add(a.Status)
 		if failed {
 			p.errors++
 		}
@@ -297,8 +317,8 @@ func (s *LogStore) Services(service string, now time.Time) []ServiceCounts {
 			Errors:      svc.errors,
 			StatusCodes: make(map[int]int64, len(svc.byStatus)),
 		}
-		for code, n := range svc.byStatus {
-			c.StatusCodes[code] = n
+		for _, sc := range svc.byStatus {
+			c.StatusCodes[sc.code] = sc.n
 		}
 		var inWindow int64
 		for _, b := range svc.rate {
@@ -325,7 +345,8 @@ func (s *LogStore) Pairs(f LogFilter) []PairCount {
 		pc := PairCount{Source: p.source, Target: p.target, Count: p.count, ErrorCount: p.errors}
 		if f.Status != 0 || f.StatusClass != 0 {
 			pc.Count, pc.ErrorCount = 0, 0
-			for code, n := range p.byStatus {
+			for _, sc := range p.byStatus {
+				code, n := sc.code, sc.n
 				if f.matchStatus(code) {
 					pc.Count += n
 					if code >= 500 {

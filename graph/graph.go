@@ -58,6 +58,14 @@ func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if a.HasEdge() {
+		if e := g.edgeIdx[[2]string{a.Source, a.Target}]; e != nil {
+			// A known edge: its source and target are nodes already.
+			if a.Service != a.Source && a.Service != a.Target {
+				g.addNode(a.Service)
+			}
+			e.count(a.Status >= 500)
+			return
+		}
 		g.addNode(a.Source)
 		g.addNode(a.Target)
 		g.addNode(a.Service)
@@ -88,11 +96,15 @@ func (g *Graph) addCall(source, target string, failed bool) *Edge {
 		g.edgeIdx[k] = e
 		g.edges = append(g.edges, e)
 	}
+	e.count(failed)
+	return e
+}
+
+func (e *Edge) count(failed bool) {
 	e.Calls++
 	if failed {
 		e.Errors++
 	}
-	return e
 }
 
 // Nodes returns the services in first-seen order (never nil).

@@ -19,15 +19,18 @@ func TestGraphFirstSeenOrderAndCounts(t *testing.T) {
 	g.ObserveAccessLog(exporters.AccessLog{Service: "api", Source: "api", Target: "db", Status: 503})
 	g.ObserveAccessLog(exporters.AccessLog{Service: "cache", Source: "api", Target: "cache", Status: 200})
 	g.ObserveAccessLog(exporters.AccessLog{Service: "api", Source: "api", Target: "db", Status: 200})
+	// A known edge reported by a third service (a mesh proxy, say): it
+	// still becomes a node.
+	g.ObserveAccessLog(exporters.AccessLog{Service: "proxy", Source: "gateway", Target: "api", Status: 200})
 	g.AddCall(graph.Call{Source: "api", Target: "db"})
 	g.AddNode("queue")
 
-	wantNodes := []string{"gateway", "api", "worker", "db", "cache", "queue"}
+	wantNodes := []string{"gateway", "api", "worker", "db", "cache", "proxy", "queue"}
 	if got := g.Nodes(); !reflect.DeepEqual(got, wantNodes) {
 		t.Fatalf("nodes %v, want %v", got, wantNodes)
 	}
 	wantEdges := []graph.Edge{
-		{Source: "gateway", Target: "api", Calls: 1},
+		{Source: "gateway", Target: "api", Calls: 2},
 		{Source: "api", Target: "db", Calls: 3, Errors: 1},
 		{Source: "api", Target: "cache", Calls: 1},
 	}
