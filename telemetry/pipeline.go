@@ -54,10 +54,10 @@ type Pipeline struct {
 
 	mu       sync.Mutex
 	services map[string]*serviceProviders
-	names    map[string]string // admitted service names, and interned method/protocol values
-	known    int               // how many service names are admitted
+	names    map[string]string // admitted service names
 	series   map[seriesKey]*seriesOptions
-	paths    map[string]string // interned paths, up to maxInternedPaths
+	values   interner // methods, protocols, operations
+	paths    interner
 	closed   bool
 }
 
@@ -93,7 +93,8 @@ func New(opts ...Option) (*Pipeline, error) {
 		services: make(map[string]*serviceProviders),
 		names:    make(map[string]string),
 		series:   make(map[seriesKey]*seriesOptions),
-		paths:    make(map[string]string),
+		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
+		paths:    newInterner(maxInternedPaths, maxInternedBytes),
 	}
 	p.Graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
 	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph),
@@ -161,54 +162,47 @@ func (p *Pipeline) resource(service string) (*resource.Resource, error) {
 // OverflowService once MaxServices names are known: memory stays bounded
 // however many distinct names arrive. It must be called with p.mu held.
 func (p *Pipeline) admitLocked(name string) string {
-	if v, ok := p.names[name]; ok && v != "" {
+	if v, ok := p.names[name]; ok {
 		return v
 	}
-	if p.known >= p.cfg.maxServices {
+	if len(p.names) >= p.cfg.maxServices {
 		return OverflowService
 	}
 	v := strings.Clone(name)
 	p.names[v] = v
-	p.known++
 	return v
 }
 
-// internLocked returns a shared copy of a low-cardinality value (a method, a
-// protocol), so that retained entries do not each keep their own, or pin the
-// decoder's input buffer. Past the name budget it just copies.
-func (p *Pipeline) internLocked(v string) string {
+// Interning bounds: mesh paths are mostly route templates, but raw paths
+// with ids would be endless, so only so many values are shared.
+const (
+	maxInternedPaths = 4096
+	maxInternedBytes = 256
+)
+
+// interner hands out shared copies of repeated values (methods, paths, ...),
+// so that retained entries do not each keep their own, or pin the decoder's
+// input buffer. Past max values, or for longer values, it just copies. It
+// is not safe for concurrent use: the pipeline's are used with p.mu held.
+type interner struct {
+	m           map[string]string
+	max, maxLen int
+}
+
+func newInterner(max, maxLen int) interner {
+	return interner{m: make(map[string]string), max: max, maxLen: maxLen}
+}
+
+func (in *interner) intern(v string) string {
 	if v == "" {
 		return ""
 	}
-	if c, ok := p.names[v]; ok {
+	if c, ok := in.m[v]; ok {
 		return c
 	}
 	c := strings.Clone(v)
-	if len(p.names) < 2*p.cfg.maxServices {
-		p.names[c] = c
-	}
-	return c
-}
-
-// maxInternedPaths and maxInternedPathBytes bound the path table: mesh
-// paths are mostly route templates, but raw paths with ids would be endless.
-const (
-	maxInternedPaths     = 4096
-	maxInternedPathBytes = 256
-)
-
-// internPathLocked returns a shared copy of path while the path table has
-// room, else a copy of its own; either way the decoder's buffer is not pinned.
-func (p *Pipeline) internPathLocked(path string) string {
-	if path == "" {
-		return ""
-	}
-	if c, ok := p.paths[path]; ok {
-		return c
-	}
-	c := strings.Clone(path)
-	if len(p.paths) < maxInternedPaths && len(c) <= maxInternedPathBytes {
-		p.paths[c] = c
+	if len(in.m) < in.max && len(c) <= in.maxLen {
+		in.m[c] = c
 	}
 	return c
 }
@@ -291,8 +285,8 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 		source, target = p.admitLocked(source), p.admitLocked(target)
 	}
 	m := p.measurementLocked(seriesKey{service, source, target, r.Status})
-	method, protocol := p.internLocked(r.Method), p.internLocked(r.Protocol)
-	path := p.internPathLocked(r.Path)
+	method, protocol := p.values.intern(r.Method), p.values.intern(r.Protocol)
+	path := p.paths.intern(r.Path)
 	p.mu.Unlock()
 
 	p.requests.Add(ctx, 1, m.add...)
@@ -346,7 +340,7 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	}
 	service = p.admitLocked(service)
 	sp, err := p.providersLocked(service)
-	operation := p.internLocked(r.Operation)
+	operation := p.values.intern(r.Operation)
 	p.mu.Unlock()
 	if err != nil {
 		return trace.SpanContext{}, err
