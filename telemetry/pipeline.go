@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -54,7 +55,8 @@ type Pipeline struct {
 
 	mu       sync.Mutex
 	services map[string]*serviceProviders
-	names    map[string]string // admitted service names
+	names    map[string]*admitted // admitted service names
+	overflow *admitted            // what names past the service limit count as
 	series   map[seriesKey]*seriesOptions
 	values   interner // methods, protocols, operations
 	paths    interner
@@ -75,8 +77,17 @@ type seriesOptions struct {
 	record []metric.RecordOption
 }
 
+// admitted is a service name the pipeline knows, with a small id so that
+// series keys hash as integers, and its providers once built.
+type admitted struct {
+	name      string
+	id        uint32
+	providers *serviceProviders
+}
+
+// seriesKey identifies a metric series by admitted-name ids (0: no edge).
 type seriesKey struct {
-	service, source, target string
+	service, source, target uint32
 	status                  int
 }
 
@@ -91,7 +102,8 @@ func New(opts ...Option) (*Pipeline, error) {
 		Metrics:  exporters.NewMetricReader(),
 		ids:      newIDGenerator(),
 		services: make(map[string]*serviceProviders),
-		names:    make(map[string]string),
+		names:    make(map[string]*admitted),
+		overflow: &admitted{name: OverflowService, id: math.MaxUint32},
 		series:   make(map[seriesKey]*seriesOptions),
 		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
 		paths:    newInterner(maxInternedPaths, maxInternedBytes),
@@ -161,16 +173,16 @@ func (p *Pipeline) resource(service string) (*resource.Resource, error) {
 // admitLocked returns the pipeline's own copy of a service name, or
 // OverflowService once MaxServices names are known: memory stays bounded
 // however many distinct names arrive. It must be called with p.mu held.
-func (p *Pipeline) admitLocked(name string) string {
-	if v, ok := p.names[name]; ok {
-		return v
+func (p *Pipeline) admitLocked(name string) *admitted {
+	if a, ok := p.names[name]; ok {
+		return a
 	}
 	if len(p.names) >= p.cfg.maxServices {
-		return OverflowService
+		return p.overflow
 	}
-	v := strings.Clone(name)
-	p.names[v] = v
-	return v
+	a := &admitted{name: strings.Clone(name), id: uint32(len(p.names)) + 1}
+	p.names[a.name] = a
+	return a
 }
 
 // Interning bounds: mesh paths are mostly route templates, but raw paths
@@ -209,8 +221,15 @@ func (in *interner) intern(v string) string {
 
 // providers returns the providers of an admitted service, creating them on
 // first use. It must be called with p.mu held.
-func (p *Pipeline) providersLocked(service string) (*serviceProviders, error) {
+func (p *Pipeline) providersLocked(a *admitted) (*serviceProviders, error) {
+	if a.providers != nil {
+		return a.providers, nil
+	}
+	// A client may name a service "meshobs.overflow" itself: it shares the
+	// overflow's providers, found by name.
+	service := a.name
 	if sp := p.services[service]; sp != nil {
+		a.providers = sp
 		return sp, nil
 	}
 	res, err := p.resource(service)
@@ -238,22 +257,27 @@ func (p *Pipeline) providersLocked(service string) (*serviceProviders, error) {
 	sp.tracer = sp.tracerProvider.Tracer(semconv.ScopeName)
 	sp.logger = sp.loggerProvider.Logger(semconv.ScopeName)
 	p.services[service] = sp
+	a.providers = sp
 	return sp, nil
 }
 
 // measurementLocked returns the reusable attribute option of one metric
 // series. Past the series limit the SDK folds new series into its overflow
 // series anyway, so they are not cached. It must be called with p.mu held.
-func (p *Pipeline) measurementLocked(k seriesKey) *seriesOptions {
+func (p *Pipeline) measurementLocked(service, source, target *admitted, status int) *seriesOptions {
+	k := seriesKey{service: service.id, status: status}
+	if source != nil {
+		k.source, k.target = source.id, target.id
+	}
 	if o, ok := p.series[k]; ok {
 		return o
 	}
 	kvs := make([]attribute.KeyValue, 0, 4)
-	kvs = append(kvs, semconv.Service.String(k.service))
-	if k.source != "" {
-		kvs = append(kvs, semconv.Source.String(k.source), semconv.Target.String(k.target))
+	kvs = append(kvs, semconv.Service.String(service.name))
+	if source != nil {
+		kvs = append(kvs, semconv.Source.String(source.name), semconv.Target.String(target.name))
 	}
-	kvs = append(kvs, semconv.StatusCode.Int(k.status))
+	kvs = append(kvs, semconv.StatusCode.Int(status))
 	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
 	o := &seriesOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
 	if len(p.series) < p.cfg.maxSeries {
@@ -274,17 +298,20 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 		p.mu.Unlock()
 		return 0, ErrShutdown
 	}
-	service := p.admitLocked(r.Service)
-	sp, err := p.providersLocked(service)
+	svc := p.admitLocked(r.Service)
+	sp, err := p.providersLocked(svc)
 	if err != nil {
 		p.mu.Unlock()
 		return 0, err
 	}
+	service := svc.name
+	var src, tgt *admitted
 	source, target, _ := r.Edge()
 	if source != "" {
-		source, target = p.admitLocked(source), p.admitLocked(target)
+		src, tgt = p.admitLocked(source), p.admitLocked(target)
+		source, target = src.name, tgt.name
 	}
-	m := p.measurementLocked(seriesKey{service, source, target, r.Status})
+	m := p.measurementLocked(svc, src, tgt, r.Status)
 	method, protocol := p.values.intern(r.Method), p.values.intern(r.Protocol)
 	path := p.paths.intern(r.Path)
 	p.mu.Unlock()
@@ -303,19 +330,22 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 	rec.SetObservedTimestamp(now)
 	rec.SetSeverity(otellog.SeverityInfo)
 	rec.SetSeverityText("INFO")
+	var attrs [7]attribute.KeyValue // one AddAttributes call, no heap slice
+	kvs := attrs[:0]
 	if source != "" {
-		rec.AddAttributes(semconv.Source.String(source), semconv.Target.String(target))
+		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target))
 	}
-	rec.AddAttributes(semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
+	kvs = append(kvs, semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
 	if method != "" {
-		rec.AddAttributes(semconv.Method.String(method))
+		kvs = append(kvs, semconv.Method.String(method))
 	}
 	if path != "" {
-		rec.AddAttributes(semconv.Path.String(path))
+		kvs = append(kvs, semconv.Path.String(path))
 	}
 	if protocol != "" {
-		rec.AddAttributes(semconv.Protocol.String(protocol))
+		kvs = append(kvs, semconv.Protocol.String(protocol))
 	}
+	rec.AddAttributes(kvs...)
 	lctx := ctx
 	if r.TraceID.IsValid() {
 		lctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
@@ -338,8 +368,8 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 		p.mu.Unlock()
 		return trace.SpanContext{}, ErrShutdown
 	}
-	service = p.admitLocked(service)
-	sp, err := p.providersLocked(service)
+	svc := p.admitLocked(service)
+	sp, err := p.providersLocked(svc)
 	operation := p.values.intern(r.Operation)
 	p.mu.Unlock()
 	if err != nil {
