@@ -183,3 +183,27 @@ func BenchmarkReply(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCheckSyntax is the strict RFC 8259 check every line passes
+// before goccy/go-json decodes it, against encoding/json's own check.
+func BenchmarkCheckSyntax(b *testing.B) {
+	line := []byte(recordLine)
+	b.Run("node", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			if !checkSyntax(line).valid {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("encoding-json-Valid", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			if !stdjson.Valid(line) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
