@@ -397,16 +397,27 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	if r.Status != 0 {
 		attrs = append(attrs[:len(attrs):len(attrs)], semconv.StatusCode.Int(r.Status))
 	}
-	_, span := sp.tracer.Start(ctx, operation,
-		trace.WithSpanKind(kind),
-		trace.WithTimestamp(now.Add(-r.Duration)),
-		trace.WithAttributes(attrs...))
+	opts := [3]trace.SpanStartOption{spanKindOptions[kind], trace.WithTimestamp(now.Add(-r.Duration))}
+	n := 2
+	if len(attrs) > 0 {
+		opts[n] = trace.WithAttributes(attrs...)
+		n++
+	}
+	_, span := sp.tracer.Start(ctx, operation, opts[:n]...)
 	if r.Status >= 500 {
 		span.SetStatus(codes.Error, fmt.Sprintf("HTTP %d", r.Status))
 	}
 	span.End(trace.WithTimestamp(now))
 	return span.SpanContext(), nil
 }
+
+// spanKindOptions are the span start options of each span kind, built once.
+var spanKindOptions = func() (o [trace.SpanKindConsumer + 1]trace.SpanStartOption) {
+	for k := range o {
+		o[k] = trace.WithSpanKind(trace.SpanKind(k))
+	}
+	return o
+}()
 
 // ForceFlush flushes every provider and outbound processor.
 func (p *Pipeline) ForceFlush(ctx context.Context) error {
