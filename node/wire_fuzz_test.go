@@ -140,14 +140,15 @@ func sameRequest(got, want wireLine) bool {
 	return reflect.DeepEqual(g, w) && reflect.DeepEqual(ga, wa)
 }
 
-// stdEnvelope reports whether encoding/json finds a "body" object in line.
+// stdEnvelope reports whether encoding/json finds a "body" object in line
+// (its members are not decoded: a number out of float64 range is still JSON).
 func stdEnvelope(line []byte) bool {
-	var top map[string]any
+	var top map[string]stdjson.RawMessage
 	if stdjson.Unmarshal(line, &top) != nil {
 		return false
 	}
-	_, ok := top["body"].(map[string]any)
-	return ok
+	raw := bytes.TrimLeft(top["body"], " \t\r\n")
+	return len(raw) > 0 && raw[0] == '{'
 }
 
 func maps(m map[string]rawValue) map[string]rawValue {
