@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/semconv"
 )
 
@@ -44,7 +45,8 @@ func readWhile(wg *sync.WaitGroup, stop <-chan struct{}, read func()) {
 // two LoggerProviders, one calling the store synchronously and one through
 // the SDK's batch processor, while other goroutines read.
 func TestLogStoreConcurrentSafe(t *testing.T) {
-	store := exporters.NewLogStore(exporters.WithLogCapacity(writers * perWriter * 2))
+	g := graph.New()
+	store := exporters.NewLogStore(exporters.WithLogCapacity(writers*perWriter*2), exporters.WithAccessLogObserver(g))
 	res := resource.NewSchemaless(semconv.ServiceName.String("api"))
 	syncLP := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(store))
 	// The queue has room for every record: a full queue would drop some.
@@ -55,11 +57,11 @@ func TestLogStoreConcurrentSafe(t *testing.T) {
 	stop := make(chan struct{})
 	var rwg sync.WaitGroup
 	readWhile(&rwg, stop, func() {
-		store.Pairs(exporters.LogFilter{})
-		store.Pairs(exporters.LogFilter{StatusClass: 5})
+		g.Pairs(exporters.LogFilter{})
+		g.Pairs(exporters.LogFilter{StatusClass: 5})
 		store.Recent(exporters.LogFilter{Source: "api"}, 10)
-		store.Services("", fixedNow)
-		store.ServiceRequests("api")
+		g.Tallies("", fixedNow)
+		g.Logged("api")
 		store.Len()
 	})
 	var wg sync.WaitGroup
@@ -98,13 +100,13 @@ func TestLogStoreConcurrentSafe(t *testing.T) {
 	rwg.Wait()
 
 	total := int64(writers * perWriter)
-	if got := store.ServiceRequests("api"); got != total {
-		t.Fatalf("ServiceRequests = %d, want %d", got, total)
+	if got := g.Logged("api"); got != total {
+		t.Fatalf("Logged = %d, want %d", got, total)
 	}
 	if got := store.Len(); got != int(total) {
 		t.Fatalf("Len = %d, want %d", got, total)
 	}
-	pairs := store.Pairs(exporters.LogFilter{})
+	pairs := g.Pairs(exporters.LogFilter{})
 	if len(pairs) != 2 {
 		t.Fatalf("pairs %+v", pairs)
 	}

@@ -51,7 +51,7 @@ func Example() {
 	_ = mp.Shutdown(ctx) // the reader keeps a last collection
 
 	fmt.Println("spans held:", spans.Len())
-	for _, p := range logs.Pairs(exporters.LogFilter{}) {
+	for _, p := range g.Pairs(exporters.LogFilter{}) {
 		fmt.Printf("access logs %s -> %s: %d, %d failed\n", p.Source, p.Target, p.Count, p.ErrorCount)
 	}
 	rm, _ := metrics.Snapshot(ctx)

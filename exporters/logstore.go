@@ -20,9 +20,6 @@ var (
 // DefaultRetention is the number of newest records or spans a store keeps by default.
 const DefaultRetention = 100_000
 
-// rateWindow is the number of one-second buckets behind each service's request rate.
-const rateWindow = 60
-
 // AccessLog is one access-log entry: a request seen by a sidecar.
 type AccessLog struct {
 	// Timestamp is when the request happened (the log record's timestamp).
@@ -58,34 +55,16 @@ type LogFilter struct {
 	StatusClass int
 }
 
-func (f *LogFilter) matchPair(source, target string) bool {
+// MatchPair reports whether an entry with this edge passes the filter's
+// Source and Target.
+func (f *LogFilter) MatchPair(source, target string) bool {
 	return (f.Source == "" || f.Source == source) && (f.Target == "" || f.Target == target)
 }
 
-func (f *LogFilter) matchStatus(status int) bool {
+// MatchStatus reports whether an entry with this status passes the
+// filter's Status and StatusClass.
+func (f *LogFilter) MatchStatus(status int) bool {
 	return (f.Status == 0 || f.Status == status) && (f.StatusClass == 0 || f.StatusClass == status/100)
-}
-
-// PairCount is the number of access-log entries on one (source, target) pair.
-type PairCount struct {
-	// Source and Target are the pair's ends.
-	Source, Target string
-	// Count is the number of entries matching the filter.
-	Count int64
-	// ErrorCount is how many of them have a 5xx status.
-	ErrorCount int64
-}
-
-// ServiceCounts is the exact request tally of one reporting service.
-type ServiceCounts struct {
-	// Service is the reporting service.
-	Service string
-	// Requests and Errors (5xx) count every entry the service reported.
-	Requests, Errors int64
-	// StatusCodes counts entries per HTTP status code.
-	StatusCodes map[int]int64
-	// RatePerSecond is the mean request rate over the last 60 s of observed time.
-	RatePerSecond float64
 }
 
 // AccessLogObserver is told of every access-log entry a LogStore ingests, in
@@ -99,55 +78,13 @@ type AccessLogObserver interface {
 // Register it as a processor (synchronous, cheapest) with
 // sdklog.WithProcessor(store), or behind any processor as an exporter.
 // Records whose event name is not semconv.AccessLogEventName are ignored.
-// The newest entries are kept in a ring of fixed capacity; per-service and
-// per-pair aggregates are exact and never evicted.
+// The newest entries are kept in a ring of fixed capacity; aggregates over
+// every entry are its observer's business (meshobs's is the service graph).
 type LogStore struct {
 	mu       sync.Mutex
 	entries  *ring[AccessLog]
-	services map[string]*serviceAgg
-	order    []*serviceAgg
-	pairs    map[pairKey]*pairAgg
-	pairList []*pairAgg
 	names    serviceNames
 	observer AccessLogObserver
-	maxPairs int
-}
-
-type pairKey struct{ source, target string }
-
-type pairAgg struct {
-	source, target string
-	count, errors  int64
-	byStatus       statusCounts
-}
-
-type serviceAgg struct {
-	name          string
-	count, errors int64
-	byStatus      statusCounts
-	rate          [rateWindow]rateBucket
-}
-
-type rateBucket struct{ sec, n int64 }
-
-// statusCounts counts entries per status code in first-seen order. A
-// service or pair sees a handful of codes, so a short list searched from
-// the front beats a map (no hashing, the common code first).
-type statusCounts []statusCount
-
-type statusCount struct {
-	code int
-	n    int64
-}
-
-func (s *statusCounts) add(code int) {
-	for i := range *s {
-		if (*s)[i].code == code {
-			(*s)[i].n++
-			return
-		}
-	}
-	*s = append(*s, statusCount{code, 1})
 }
 
 // LogStoreOption configures a LogStore.
@@ -158,12 +95,6 @@ func WithLogCapacity(n int) LogStoreOption {
 	return func(s *LogStore) { s.entries = newRing[AccessLog](n) }
 }
 
-// WithMaxPairs caps the distinct (source, target) pairs aggregated; entries of
-// further pairs are counted on the pair (OverflowService, OverflowService).
-func WithMaxPairs(n int) LogStoreOption {
-	return func(s *LogStore) { s.maxPairs = n }
-}
-
 // WithAccessLogObserver registers o to be told of every ingested entry.
 func WithAccessLogObserver(o AccessLogObserver) LogStoreOption {
 	return func(s *LogStore) { s.observer = o }
@@ -171,11 +102,7 @@ func WithAccessLogObserver(o AccessLogObserver) LogStoreOption {
 
 // NewLogStore returns an empty LogStore.
 func NewLogStore(opts ...LogStoreOption) *LogStore {
-	s := &LogStore{
-		services: make(map[string]*serviceAgg),
-		pairs:    make(map[pairKey]*pairAgg),
-		names:    serviceNames{},
-	}
+	s := &LogStore{names: serviceNames{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -246,120 +173,9 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 		return true
 	})
 	s.entries.push(a)
-
-	failed := a.Status >= 500
-	svc := s.services[a.Service]
-	if svc == nil {
-		svc = &serviceAgg{name: a.Service}
-		s.services[a.Service] = svc
-		s.order = append(s.order, svc)
-	}
-	svc.count++
-	svc.byStatus.add(a.Status)
-	if failed {
-		svc.errors++
-	}
-	sec := a.Observed.Unix()
-	b := &svc.rate[uint64(sec)%rateWindow]
-	if b.sec != sec {
-		*b = rateBucket{sec: sec}
-	}
-	b.n++
-
-	if a.HasEdge() {
-		k := pairKey{a.Source, a.Target}
-		p := s.pairs[k]
-		if p == nil && s.maxPairs > 0 && len(s.pairList) >= s.maxPairs {
-			k = pairKey{semconv.OverflowService, semconv.OverflowService}
-			p = s.pairs[k]
-		}
-		if p == nil {
-			p = &pairAgg{source: k.source, target: k.target}
-			s.pairs[k] = p
-			s.pairList = append(s.pairList, p)
-		}
-		p.count++
-		p.byStatus.add(a.Status)
-		if failed {
-			p.errors++
-		}
-	}
 	if s.observer != nil {
 		s.observer.ObserveAccessLog(a)
 	}
-}
-
-// ServiceRequests returns how many entries service has reported.
-func (s *LogStore) ServiceRequests(service string) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if svc := s.services[service]; svc != nil {
-		return svc.count
-	}
-	return 0
-}
-
-// Services returns the exact tallies of every reporting service (or of the
-// one named, when service is not empty) in first-seen order. now anchors the
-// 60 s rate window.
-func (s *LogStore) Services(service string, now time.Time) []ServiceCounts {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]ServiceCounts, 0, len(s.order))
-	nowSec := now.Unix()
-	for _, svc := range s.order {
-		if service != "" && svc.name != service {
-			continue
-		}
-		c := ServiceCounts{
-			Service:     svc.name,
-			Requests:    svc.count,
-			Errors:      svc.errors,
-			StatusCodes: make(map[int]int64, len(svc.byStatus)),
-		}
-		for _, sc := range svc.byStatus {
-			c.StatusCodes[sc.code] = sc.n
-		}
-		var inWindow int64
-		for _, b := range svc.rate {
-			if b.sec > nowSec-rateWindow && b.sec <= nowSec {
-				inWindow += b.n
-			}
-		}
-		c.RatePerSecond = float64(inWindow) / rateWindow
-		out = append(out, c)
-	}
-	return out
-}
-
-// Pairs returns, in first-seen order, every (source, target) pair with at
-// least one entry matching f, with the matching counts. It costs O(pairs).
-func (s *LogStore) Pairs(f LogFilter) []PairCount {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []PairCount{} // filters usually keep a few pairs of many
-	for _, p := range s.pairList {
-		if !f.matchPair(p.source, p.target) {
-			continue
-		}
-		pc := PairCount{Source: p.source, Target: p.target, Count: p.count, ErrorCount: p.errors}
-		if f.Status != 0 || f.StatusClass != 0 {
-			pc.Count, pc.ErrorCount = 0, 0
-			for _, sc := range p.byStatus {
-				code, n := sc.code, sc.n
-				if f.matchStatus(code) {
-					pc.Count += n
-					if code >= 500 {
-						pc.ErrorCount += n
-					}
-				}
-			}
-		}
-		if pc.Count > 0 {
-			out = append(out, pc)
-		}
-	}
-	return out
 }
 
 // Recent returns up to limit of the newest retained entries matching f,
@@ -372,7 +188,7 @@ func (s *LogStore) Recent(f LogFilter, limit int) []AccessLog {
 	}
 	s.mu.Lock()
 	s.entries.newestFirst(func(a *AccessLog) bool {
-		if f.matchPair(a.Source, a.Target) && f.matchStatus(a.Status) {
+		if f.MatchPair(a.Source, a.Target) && f.MatchStatus(a.Status) {
 			out = append(out, *a)
 		}
 		return len(out) < limit

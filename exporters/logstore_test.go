@@ -11,16 +11,22 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/semconv"
 )
 
+// logEmitter emits access logs into a store whose observer is a graph,
+// the aggregates meshobs keeps over every entry.
 type logEmitter struct {
 	loggers map[string]otellog.Logger
 	store   *exporters.LogStore
+	graph   *graph.Graph
 }
 
 func newLogEmitter(opts ...exporters.LogStoreOption) *logEmitter {
-	return &logEmitter{loggers: map[string]otellog.Logger{}, store: exporters.NewLogStore(opts...)}
+	g := graph.New()
+	store := exporters.NewLogStore(append(opts, exporters.WithAccessLogObserver(g))...)
+	return &logEmitter{loggers: map[string]otellog.Logger{}, store: store, graph: g}
 }
 
 func (e *logEmitter) emit(service, source, target string, status int, ms float64, observed time.Time) {
@@ -42,7 +48,7 @@ func (e *logEmitter) emit(service, source, target string, status int, ms float64
 	l.Emit(context.Background(), r)
 }
 
-func TestLogStoreAggregatesStayExactAfterEviction(t *testing.T) {
+func TestAccessLogAggregatesStayExactAfterEviction(t *testing.T) {
 	e := newLogEmitter(exporters.WithLogCapacity(10))
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 1000 {
@@ -55,16 +61,16 @@ func TestLogStoreAggregatesStayExactAfterEviction(t *testing.T) {
 	if got := e.store.Len(); got != 10 {
 		t.Fatalf("Len %d, want 10", got)
 	}
-	if got := e.store.ServiceRequests("api"); got != 1000 {
-		t.Fatalf("ServiceRequests %d, want 1000", got)
+	if got := e.graph.Logged("api"); got != 1000 {
+		t.Fatalf("Logged %d, want 1000", got)
 	}
-	pairs := e.store.Pairs(exporters.LogFilter{})
+	pairs := e.graph.Pairs(exporters.LogFilter{})
 	if len(pairs) != 1 || pairs[0].Count != 1000 || pairs[0].ErrorCount != 100 {
 		t.Fatalf("Pairs %+v", pairs)
 	}
 }
 
-func TestLogStorePairsFilters(t *testing.T) {
+func TestAccessLogPairsFilters(t *testing.T) {
 	e := newLogEmitter()
 	now := time.Unix(1_700_000_000, 0)
 	e.emit("web", "web", "api", 200, 1, now)
@@ -76,19 +82,19 @@ func TestLogStorePairsFilters(t *testing.T) {
 	tests := []struct {
 		name string
 		f    exporters.LogFilter
-		want []exporters.PairCount
+		want []graph.Pair
 	}{
-		{"all", exporters.LogFilter{}, []exporters.PairCount{{"web", "api", 2, 0}, {"api", "db", 2, 1}}},
-		{"source", exporters.LogFilter{Source: "api"}, []exporters.PairCount{{"api", "db", 2, 1}}},
-		{"target", exporters.LogFilter{Target: "api"}, []exporters.PairCount{{"web", "api", 2, 0}}},
-		{"both", exporters.LogFilter{Source: "web", Target: "db"}, []exporters.PairCount{}},
-		{"status", exporters.LogFilter{Status: 404}, []exporters.PairCount{{"api", "db", 1, 0}}},
-		{"class 2xx", exporters.LogFilter{StatusClass: 2}, []exporters.PairCount{{"web", "api", 2, 0}}},
-		{"class 5xx", exporters.LogFilter{StatusClass: 5}, []exporters.PairCount{{"api", "db", 1, 1}}},
+		{"all", exporters.LogFilter{}, []graph.Pair{{Source: "web", Target: "api", Count: 2, ErrorCount: 0}, {Source: "api", Target: "db", Count: 2, ErrorCount: 1}}},
+		{"source", exporters.LogFilter{Source: "api"}, []graph.Pair{{Source: "api", Target: "db", Count: 2, ErrorCount: 1}}},
+		{"target", exporters.LogFilter{Target: "api"}, []graph.Pair{{Source: "web", Target: "api", Count: 2, ErrorCount: 0}}},
+		{"both", exporters.LogFilter{Source: "web", Target: "db"}, []graph.Pair{}},
+		{"status", exporters.LogFilter{Status: 404}, []graph.Pair{{Source: "api", Target: "db", Count: 1, ErrorCount: 0}}},
+		{"class 2xx", exporters.LogFilter{StatusClass: 2}, []graph.Pair{{Source: "web", Target: "api", Count: 2, ErrorCount: 0}}},
+		{"class 5xx", exporters.LogFilter{StatusClass: 5}, []graph.Pair{{Source: "api", Target: "db", Count: 1, ErrorCount: 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := e.store.Pairs(tt.f)
+			got := e.graph.Pairs(tt.f)
 			if got == nil {
 				t.Fatal("nil slice")
 			}
@@ -129,22 +135,22 @@ func TestLogStoreRecentNewestOldestFirst(t *testing.T) {
 	}
 }
 
-func TestLogStoreRateWindow(t *testing.T) {
+func TestAccessLogRateWindow(t *testing.T) {
 	e := newLogEmitter()
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 120 { // one request a second for two minutes
 		e.emit("api", "", "", 200, 1, t0.Add(time.Duration(i)*time.Second))
 	}
 	now := t0.Add(119 * time.Second)
-	got := e.store.Services("api", now)
+	got := e.graph.Tallies("api", now)
 	if len(got) != 1 || got[0].RatePerSecond != 1 {
 		t.Fatalf("rate %+v, want 1/s", got)
 	}
-	later := e.store.Services("", now.Add(90*time.Second))
+	later := e.graph.Tallies("", now.Add(90*time.Second))
 	if later[0].RatePerSecond != 0 {
 		t.Fatalf("rate 90 s after the last request: %v", later[0].RatePerSecond)
 	}
-	if later[0].Requests != 120 || later[0].StatusCodes[200] != 120 {
+	if later[0].Requests != 120 || len(later[0].StatusCodes) != 1 || later[0].StatusCodes[0] != (graph.StatusCount{Code: 200, N: 120}) {
 		t.Fatalf("totals %+v", later[0])
 	}
 }

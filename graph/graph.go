@@ -17,6 +17,9 @@ type Edge struct {
 	Calls int64
 	// Errors is how many of them failed (5xx status or span status error).
 	Errors int64
+	// Logged counts the edge's access-log entries per status code; calls
+	// seen only as spans are not in it.
+	Logged StatusCounts
 	// ClientLatency summarises the calls' durations as the caller saw them
 	// (client and producer spans); ServerLatency as the callee saw them
 	// (server and consumer spans). Access logs and spans of other kinds add
@@ -24,16 +27,21 @@ type Edge struct {
 	ClientLatency, ServerLatency Latency
 }
 
-// Graph is a service graph that only grows: O(services + edges) memory,
-// nothing is evicted, so counts stay exact however long it runs.
-// It is safe for concurrent use.
+// Graph is the mesh as meshobs knows it: services as nodes with their
+// request tallies, and the calls between them as edges. It only grows:
+// O(services + edges) memory, nothing is evicted, so counts stay exact
+// however long it runs; past its edge limit new edges fold into one
+// overflow edge. It is safe for concurrent use.
 type Graph struct {
-	mu      sync.Mutex
-	nodes   []string
-	nodeSet map[string]struct{}
-	edges   []*Edge
-	edgeIdx map[[2]string]*Edge
-	maxEdge int
+	mu        sync.Mutex
+	nodes     []string
+	nodeSet   map[string]struct{}
+	edges     []*Edge
+	edgeIdx   map[[2]string]*Edge
+	logged    []*Edge // edges with access logs, in the order of their first one
+	tallies   map[string]*ServiceTally
+	tallyList []*ServiceTally
+	maxEdge   int
 }
 
 // Option configures a Graph.
@@ -45,7 +53,11 @@ func WithMaxEdges(n int) Option { return func(g *Graph) { g.maxEdge = n } }
 
 // New returns an empty Graph.
 func New(opts ...Option) *Graph {
-	g := &Graph{nodeSet: make(map[string]struct{}), edgeIdx: make(map[[2]string]*Edge)}
+	g := &Graph{
+		nodeSet: make(map[string]struct{}),
+		edgeIdx: make(map[[2]string]*Edge),
+		tallies: make(map[string]*ServiceTally),
+	}
 	for _, o := range opts {
 		o(g)
 	}
@@ -53,26 +65,38 @@ func New(opts ...Option) *Graph {
 }
 
 // ObserveAccessLog adds one access-log entry: its edge's source, then its
-// target, then its reporting service become nodes, and the edge gets one call.
+// target, then its reporting service become nodes; the edge gets one call
+// and one access log, and the reporting service one request.
 func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if a.HasEdge() {
-		if e := g.edgeIdx[[2]string{a.Source, a.Target}]; e != nil {
-			// A known edge: its source and target are nodes already.
-			if a.Service != a.Source && a.Service != a.Target {
-				g.addNode(a.Service)
-			}
-			e.count(a.Status >= 500)
-			return
+	failed := a.Status >= 500
+	t := g.tallies[a.Service]
+	if t == nil {
+		if a.HasEdge() {
+			g.addNode(a.Source)
+			g.addNode(a.Target)
 		}
-		g.addNode(a.Source)
-		g.addNode(a.Target)
 		g.addNode(a.Service)
-		g.addCall(a.Source, a.Target, a.Status >= 500)
+		t = g.tallyLocked(a.Service)
+	}
+	t.Logged++
+	t.count(a.Status, failed, a.Observed)
+	if !a.HasEdge() {
 		return
 	}
-	g.addNode(a.Service)
+	e := g.edgeIdx[[2]string{a.Source, a.Target}]
+	if e == nil {
+		g.addNode(a.Source)
+		g.addNode(a.Target)
+		e = g.addCall(a.Source, a.Target, failed)
+	} else {
+		e.count(failed)
+	}
+	if len(e.Logged) == 0 {
+		g.logged = append(g.logged, e)
+	}
+	e.Logged.add(a.Status)
 }
 
 func (g *Graph) addNode(name string) {
@@ -121,6 +145,7 @@ func (g *Graph) Edges() []Edge {
 	out := make([]Edge, len(g.edges))
 	for i, e := range g.edges {
 		out[i] = *e
+		out[i].Logged = append(StatusCounts(nil), e.Logged...)
 		out[i].ClientLatency = e.ClientLatency.Clone()
 		out[i].ServerLatency = e.ServerLatency.Clone()
 	}

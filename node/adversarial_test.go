@@ -22,7 +22,7 @@ func serve(t *testing.T, input string, opts ...node.Option) []string {
 	}
 	defer p.Shutdown(context.Background())
 	var out bytes.Buffer
-	if err := node.New(p, opts...).Run(strings.NewReader(input), &out); err != nil {
+	if err := node.New(p, opts...).Run(context.Background(), strings.NewReader(input), &out); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	s := out.String()
@@ -337,7 +337,7 @@ func TestHugeLines(t *testing.T) {
 			var out bytes.Buffer
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			if err := n.Run(in, &out); err != nil {
+			if err := n.Run(context.Background(), in, &out); err != nil {
 				t.Fatal(err)
 			}
 			runtime.ReadMemStats(&after)

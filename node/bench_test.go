@@ -163,7 +163,7 @@ func BenchmarkReply(b *testing.B) {
 		for b.Loop() {
 			buf = appendHeader(buf[:0], "metrics_recorded", msgID{v: 12345, set: true})
 			buf = append(buf, `,"service":`...)
-			buf = appendString(buf, "payments")
+			buf = telemetry.AppendString(buf, "payments")
 			buf = append(buf, `,"request_count":`...)
 			buf = append(buf, "4242}"...)
 		}

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"encoding/hex"
-	stdjson "encoding/json"
 	"math"
 	"slices"
 	"strconv"
@@ -12,11 +11,9 @@ import (
 
 	json "github.com/goccy/go-json"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
-	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
@@ -110,7 +107,7 @@ func (n *Node) handleRecord(ctx context.Context, b []byte, body *wireBody) ([]by
 	}
 	b = appendHeader(b, "metrics_recorded", body.MsgID)
 	b = append(b, `,"service":`...)
-	b = appendString(b, r.Service)
+	b = telemetry.AppendString(b, r.Service)
 	b = append(b, `,"request_count":`...)
 	b = strconv.AppendInt(b, count, 10)
 	return append(b, '}'), nil
@@ -288,192 +285,44 @@ func checkFilter(w *wireFilter) (exporters.LogFilter, *Error) {
 		return f, err
 	}
 	if w.StatusClass != nil {
-		c := *w.StatusClass
-		if len(c) != 3 || c[0] < '1' || c[0] > '5' || strings.ToLower(c[1:]) != "xx" {
-			return f, malformed(`filter.status_class must be one of "1xx", "2xx", "3xx", "4xx", "5xx", not %q`, c)
+		if f.StatusClass, err = telemetry.ParseStatusClass("filter.status_class", *w.StatusClass); err != nil {
+			return f, err
 		}
-		f.StatusClass = int(c[0] - '0')
 	}
 	return f, nil
 }
 
-type pairJSON struct {
-	Source     string       `json:"source_service"`
-	Target     string       `json:"target_service"`
-	Count      int64        `json:"count"`
-	ErrorCount *int64       `json:"error_count,omitempty"`
-	Latency    *latencyJSON `json:"latency_ms,omitempty"`
-}
-
-type latencyJSON struct {
-	P50 float64  `json:"p50"`
-	P90 *float64 `json:"p90,omitempty"`
-	P95 float64  `json:"p95"`
-	P99 float64  `json:"p99"`
-	Max float64  `json:"max"`
-}
-
-type rawLogJSON struct {
-	Timestamp  string  `json:"timestamp"`
-	Service    string  `json:"service"`
-	Source     string  `json:"source_service"`
-	Target     string  `json:"target_service"`
-	Method     string  `json:"method"`
-	Path       string  `json:"path"`
-	Status     int     `json:"status"`
-	DurationMs float64 `json:"duration_ms"`
-	TraceID    string  `json:"trace_id"`
-}
-
 func (n *Node) handleQuery(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
-	f, err := checkFilter(body.Filter)
-	if err != nil {
+	r := telemetry.LogRequest{Detail: body.Detail, Raw: body.Raw, Limit: telemetry.DefaultRawLimit}
+	var err *Error
+	if r.Filter, err = checkFilter(body.Filter); err != nil {
 		return nil, err
 	}
-	detail := body.Detail
-	b = appendHeader(b, "access_logs", body.MsgID)
-	if body.Raw {
-		limit := 100
-		if v := body.Limit.get(); v != nil {
-			l := *v
-			if l != math.Trunc(l) || l < 0 || l > math.MaxInt32 {
-				return nil, malformed("limit must be an integer >= 0, not %v", l)
-			}
-			limit = int(l)
+	if v := body.Limit.get(); v != nil {
+		l := *v
+		if l != math.Trunc(l) || l < 0 || l > math.MaxInt32 {
+			return nil, malformed("limit must be an integer >= 0, not %v", l)
 		}
-		entries := n.p.Logs.Recent(f, limit)
-		logs := make([]rawLogJSON, len(entries))
-		for i := range entries {
-			logs[i] = rawLog(&entries[i])
-		}
-		return appendObject(b, struct {
-			Logs []rawLogJSON `json:"logs"`
-		}{logs})
+		r.Limit = int(l)
 	}
-	var lat map[[2]string]*exporters.ExpHistogram
-	if detail {
-		if lat, err = pairDurations(ctx, n, f); err != nil {
-			return nil, err
-		}
-	}
-	pairs := n.p.Logs.Pairs(f)
-	logs := make([]pairJSON, len(pairs))
-	for i, p := range pairs {
-		logs[i] = pairJSON{Source: p.Source, Target: p.Target, Count: p.Count}
-		if detail {
-			ec := p.ErrorCount
-			logs[i].ErrorCount = &ec
-			logs[i].Latency = latency(lat[[2]string{p.Source, p.Target}], false)
-		}
-	}
-	return appendObject(b, struct {
-		Logs []pairJSON `json:"logs"`
-	}{logs})
-}
-
-func rawLog(a *exporters.AccessLog) rawLogJSON {
-	r := rawLogJSON{
-		Timestamp:  a.Timestamp.UTC().Format(time.RFC3339Nano),
-		Service:    a.Service,
-		Source:     a.Source,
-		Target:     a.Target,
-		Method:     a.Method,
-		Path:       a.Path,
-		Status:     a.Status,
-		DurationMs: a.DurationMs,
-	}
-	if a.TraceID.IsValid() {
-		r.TraceID = a.TraceID.String()
-	}
-	return r
+	return n.answer(b, body, func() (telemetry.Reply, error) { return n.q.AccessLogs(ctx, r) })
 }
 
 func (n *Node) handleGenerate(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
-	detail := body.Detail
-	var render func([]string, []graph.RenderEdge) string
+	r := telemetry.GraphRequest{Detail: body.Detail}
 	if format := body.Format.get(); format != nil {
-		switch *format {
-		case "dot":
-			render = graph.DOT
-		case "mermaid":
-			render = graph.Mermaid
-		default:
-			return nil, malformed(`format must be "dot" or "mermaid", not %q`, *format)
+		if *format == "" {
+			return nil, malformed(`format must be "dot" or "mermaid", not ""`)
 		}
-	}
-	n.p.SpanGraph.Expire() // settle spans whose pairing TTL has passed
-	nodes := n.p.Graph.Nodes()
-	edges := n.p.Graph.Edges()
-	var lat map[[2]string]*exporters.ExpHistogram
-	if detail || render != nil {
-		var err *Error
-		if lat, err = edgeDurations(ctx, n); err != nil {
+		if err := telemetry.CheckFormat("format", *format); err != nil {
 			return nil, err
 		}
+		r.Format = *format
 	}
-	var text string
-	if render != nil {
-		re := make([]graph.RenderEdge, len(edges))
-		for i, e := range edges {
-			re[i] = graph.RenderEdge{Edge: e, P95Ms: roundMs(lat[[2]string{e.Source, e.Target}].Quantile(0.95))}
-		}
-		text = render(nodes, re)
-	}
-	// Appended by hand: through encoding/json's reflection this reply cost
-	// 60% of generate's time at 1,000 services.
-	b = appendHeader(b, "service_graph", body.MsgID)
-	b = append(b, `,"nodes":[`...)
-	for i, name := range nodes {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, name)
-	}
-	b = append(b, `],"edges":[`...)
-	for i, e := range edges {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"source":`...)
-		b = appendString(b, e.Source)
-		b = append(b, `,"target":`...)
-		b = appendString(b, e.Target)
-		b = append(b, `,"request_count":`...)
-		b = strconv.AppendInt(b, e.Calls, 10)
-		if detail {
-			b = append(b, `,"error_count":`...)
-			b = strconv.AppendInt(b, e.Errors, 10)
-			l, err := stdjson.Marshal(latency(lat[[2]string{e.Source, e.Target}], false))
-			if err != nil {
-				return nil, &Error{Code: CodeCrash, Text: "encoding reply: " + err.Error()}
-			}
-			b = append(b, `,"latency_ms":`...)
-			b = append(b, l...)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, ']')
-	if render != nil {
-		b = append(b, `,"text":`...)
-		b = appendString(b, text)
-	}
-	return append(b, '}'), nil
+	return n.answer(b, body, func() (telemetry.Reply, error) { return n.q.Graph(ctx, r) })
 }
 
-type spanJSON struct {
-	SpanID       string         `json:"span_id"`
-	ParentSpanID string         `json:"parent_span_id"`
-	Service      string         `json:"service"`
-	Operation    string         `json:"operation"`
-	Kind         string         `json:"kind"`
-	Start        string         `json:"start"`
-	DurationMs   float64        `json:"duration_ms"`
-	Status       int            `json:"status"`
-	Error        bool           `json:"-"`
-	Attributes   map[string]any `json:"attributes"`
-}
-
-func (n *Node) handleGetTrace(_ context.Context, b []byte, body *wireBody) ([]byte, *Error) {
+func (n *Node) handleGetTrace(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
 	if body.TraceID.get() == nil {
 		return nil, malformed("missing required field trace_id")
 	}
@@ -481,52 +330,26 @@ func (n *Node) handleGetTrace(_ context.Context, b []byte, body *wireBody) ([]by
 	if err != nil {
 		return nil, err
 	}
-	if !id.IsValid() {
-		return nil, malformed("trace_id must be 32 lower-case hex digits, not all zero")
-	}
-	spans, ok := n.p.Spans.Trace(id)
-	if !ok {
-		return nil, &Error{Code: CodeKeyDoesNotExist, Text: "trace " + id.String() + " is not held by this node"}
-	}
-	out := make([]spanJSON, len(spans))
-	for i := range spans {
-		out[i] = spanView(&spans[i])
-	}
-	b = appendHeader(b, "trace", body.MsgID)
-	return appendObject(b, struct {
-		TraceID string     `json:"trace_id"`
-		Spans   []spanJSON `json:"spans"`
-	}{id.String(), out})
+	return n.answer(b, body, func() (telemetry.Reply, error) { return n.q.Trace(ctx, id) })
 }
 
-func spanView(s *exporters.Span) spanJSON {
-	v := spanJSON{
-		SpanID:     s.SpanID.String(),
-		Service:    s.Service,
-		Operation:  s.Name,
-		Kind:       s.Kind.String(),
-		Start:      s.Start.UTC().Format(time.RFC3339Nano),
-		DurationMs: float64(s.Duration()) / float64(time.Millisecond),
-		Error:      s.Status == codes.Error,
-		Attributes: make(map[string]any, len(s.Attributes)),
-	}
-	if s.Parent.IsValid() {
-		v.ParentSpanID = s.Parent.String()
-	}
-	for _, kv := range s.Attributes {
-		v.Attributes[string(kv.Key)] = kv.Value.AsInterface()
-		if kv.Key == "http.response.status_code" {
-			v.Status = int(kv.Value.AsInt64())
-		}
-	}
-	return v
-}
-
-// appendObject appends the fields of v and closes the reply body.
-func appendObject(b []byte, v any) ([]byte, *Error) {
-	b, err := appendFields(b, v)
+func (n *Node) handleStats(ctx context.Context, b []byte, body *wireBody) ([]byte, *Error) {
+	service, err := checkName("service", body.Service.get(), false)
 	if err != nil {
-		return nil, &Error{Code: CodeCrash, Text: "encoding reply: " + err.Error()}
+		return nil, err
 	}
+	return n.answer(b, body, func() (telemetry.Reply, error) {
+		return n.q.Stats(ctx, telemetry.StatsRequest{Service: service})
+	})
+}
+
+// answer appends the reply the query layer gives, or returns its error.
+func (n *Node) answer(b []byte, body *wireBody, query func() (telemetry.Reply, error)) ([]byte, *Error) {
+	r, err := query()
+	if err != nil {
+		return nil, telemetry.AsError(err)
+	}
+	b = appendHeader(b, r.Type(), body.MsgID)
+	b = r.AppendFields(b)
 	return append(b, '}'), nil
 }

@@ -9,27 +9,29 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"sync"
 
-	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
 // DefaultMaxLineBytes is the default limit on one input line.
 const DefaultMaxLineBytes = 1 << 20
 
-// Node is a stdio node serving the meshobs protocol from one Pipeline.
+// Node is a stdio node serving the meshobs protocol from one Pipeline: it
+// decodes and validates each line, calls the pipeline (write side) or its
+// query layer (read side), and encodes the reply.
 type Node struct {
 	p       *telemetry.Pipeline
+	q       *telemetry.Query
 	maxLine int
 	log     *slog.Logger
-	exports func() []outbound.Stat // outbound exporters' counts for stats; nil: none
 
-	mu      sync.Mutex // held while a line is handled, so Stop waits for it
-	id      string     // node_id from init, else each request's dest
-	out     *bufio.Writer
-	stopped bool
+	mu   sync.Mutex
+	stop context.CancelFunc // ends the Run in progress; nil when none
 
+	id    string // node_id from init, else each request's dest
+	out   *bufio.Writer
 	wl    wireLine // reused decode target
 	reply []byte   // reused reply buffer
 	head  []byte   // reused envelope head buffer
@@ -47,17 +49,12 @@ func WithMaxLineBytes(n int) Option {
 	}
 }
 
-// WithExports makes stats replies carry the outbound exporters' counts,
-// as returned by f (e.g. (*outbound.Set).Stats), in an "exports" field
-// present when f returns any.
-func WithExports(f func() []outbound.Stat) Option { return func(nd *Node) { nd.exports = f } }
-
 // WithLogger sets where diagnostics go (default: discarded).
 func WithLogger(l *slog.Logger) Option { return func(nd *Node) { nd.log = l } }
 
-// New returns a Node answering from p.
+// New returns a Node writing into p and answering from p.Query().
 func New(p *telemetry.Pipeline, opts ...Option) *Node {
-	n := &Node{p: p, maxLine: DefaultMaxLineBytes, log: slog.New(slog.DiscardHandler)}
+	n := &Node{p: p, q: p.Query(), maxLine: DefaultMaxLineBytes, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(n)
 	}
@@ -68,13 +65,32 @@ func New(p *telemetry.Pipeline, opts ...Option) *Node {
 var ErrStopped = errors.New("node: stopped")
 
 // Run serves requests from r and writes replies to w until r ends (nil), w
-// fails, or Stop is called (ErrStopped). Replies are flushed before every read
-// that may block, and at the end.
-func (n *Node) Run(r io.Reader, w io.Writer) error {
+// fails, ctx is done (ctx.Err()) or Stop is called (ErrStopped). It returns
+// promptly in the last two cases even while waiting for input: the line in
+// progress, if any, is answered first, and every reply written is flushed.
+// Replies are flushed before every read that may block, and at the end.
+// One Run at a time.
+//
+// r is read on a goroutine of its own, so that Run need not wait for it. A
+// read still blocked when Run returns ends when r yields data or fails; a
+// reader with SetReadDeadline (a pipe, a socket, a pollable *os.File) is
+// made to fail at once.
+func (n *Node) Run(ctx context.Context, r io.Reader, w io.Writer) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	n.mu.Lock()
+	n.stop = func() { cancel(ErrStopped) }
 	n.out = bufio.NewWriterSize(w, 64<<10)
 	n.mu.Unlock()
-	lr := newLineReader(r, n.maxLine)
+	defer func() {
+		n.mu.Lock()
+		n.stop = nil
+		n.mu.Unlock()
+	}()
+
+	in := newInterruptible(ctx, r)
+	defer in.close()
+	lr := newLineReader(in, n.maxLine)
 	for {
 		if !lr.lineBuffered() {
 			if err := n.flush(); err != nil {
@@ -82,17 +98,14 @@ func (n *Node) Run(r io.Reader, w io.Writer) error {
 			}
 		}
 		line, tooLong, err := lr.next()
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			return n.flush()
-		}
-		if err != nil {
+		case errors.Is(err, errInterrupted):
+			return errors.Join(n.flush(), context.Cause(ctx))
+		case err != nil:
 			_ = n.flush()
 			return fmt.Errorf("node: reading input: %w", err)
-		}
-		n.mu.Lock()
-		if n.stopped {
-			n.mu.Unlock()
-			return ErrStopped
 		}
 		if tooLong {
 			n.reply = appendErrorBody(n.reply[:0], msgID{}, malformed("line longer than %d bytes skipped", n.maxLine))
@@ -100,35 +113,31 @@ func (n *Node) Run(r io.Reader, w io.Writer) error {
 		} else {
 			err = n.handleLine(line)
 		}
-		n.mu.Unlock()
 		if err != nil {
 			return err
 		}
 	}
 }
 
-// Stop makes Run return after the line in progress, flushing every reply
-// written so far. It may be called from any goroutine, e.g. a signal handler.
-func (n *Node) Stop() error {
+// Stop makes the Run in progress return after the line it is answering, if
+// any, with every reply flushed. It may be called from any goroutine, e.g.
+// a signal handler, and does nothing when no Run is in progress.
+func (n *Node) Stop() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.stopped = true
-	if n.out == nil {
-		return nil
+	if n.stop != nil {
+		n.stop()
 	}
-	return n.out.Flush()
 }
 
 func (n *Node) flush() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	if err := n.out.Flush(); err != nil {
 		return fmt.Errorf("node: writing replies: %w", err)
 	}
 	return nil
 }
 
-// handleLine answers one line; it must be called with n.mu held.
+// handleLine answers one line.
 func (n *Node) handleLine(line []byte) error {
 	// JSON whitespace only: bytes.TrimSpace would also drop \v, \f, NEL and
 	// NBSP around a line, which JSON does not allow.
@@ -190,9 +199,9 @@ func (n *Node) writeLine(env *envelope, body []byte) error {
 			src = env.dest
 		}
 		h := append(n.head[:0], `{"src":`...)
-		h = appendString(h, src)
+		h = telemetry.AppendString(h, src)
 		h = append(h, `,"dest":`...)
-		h = appendString(h, env.src)
+		h = telemetry.AppendString(h, env.src)
 		h = append(h, `,"body":`...)
 		n.head = h
 		w.Write(h)
@@ -208,13 +217,33 @@ func (n *Node) writeLine(env *envelope, body []byte) error {
 }
 
 func appendErrorBody(b []byte, id msgID, e *Error) []byte {
-	b = appendHeader(b, "error", id)
-	b = append(b, `,"code":`...)
-	b = fmt.Appendf(b, "%d", e.Code)
-	b = append(b, `,"text":`...)
-	b = appendString(b, e.Text)
+	b = appendHeader(b, e.Type(), id)
+	b = e.AppendFields(b)
 	return append(b, '}')
 }
+
+// appendHeader opens a reply body: {"type":T[,"in_reply_to":N]
+func appendHeader(b []byte, typ string, id msgID) []byte {
+	b = telemetry.AppendHeader(b, typ)
+	if id.set {
+		b = append(b, `,"in_reply_to":`...)
+		b = strconv.AppendInt(b, id.v, 10)
+	}
+	return b
+}
+
+// Error is a Maelstrom error reply (the query layer's error type).
+type Error = telemetry.Error
+
+// Maelstrom error codes used by meshobs.
+const (
+	CodeCrash            = telemetry.CodeCrash
+	CodeNotSupported     = telemetry.CodeNotSupported
+	CodeMalformedRequest = telemetry.CodeMalformedRequest
+	CodeKeyDoesNotExist  = telemetry.CodeKeyDoesNotExist
+)
+
+var malformed = telemetry.Malformed
 
 func deref(s *string) string {
 	if s == nil {

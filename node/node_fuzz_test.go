@@ -12,8 +12,6 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/meshobs/meshobs/exporters"
-	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/node"
 	"github.com/meshobs/meshobs/semconv"
 	"github.com/meshobs/meshobs/telemetry"
@@ -65,24 +63,27 @@ var nodeSeeds = []string{
 
 // state is everything a request could change, as the node's readers see it.
 type state struct {
-	Logs, Spans    int
-	Services       []exporters.ServiceCounts
-	Pairs          []exporters.PairCount
-	Nodes          []string
-	Edges          []graph.Edge
-	Count, HistLen uint64
+	Logs, Spans              int
+	Raw, Pairs, Graph, Stats string
+	Count, HistLen           uint64
 }
 
 func snapshot(t *testing.T, p *telemetry.Pipeline) state {
-	s := state{
-		Logs:     p.Logs.Len(),
-		Spans:    p.Spans.Len(),
-		Services: p.Logs.Services("", fixedNow),
-		Pairs:    p.Logs.Pairs(exporters.LogFilter{}),
-		Nodes:    p.Graph.Nodes(),
-		Edges:    p.Graph.Edges(),
+	ctx, q := context.Background(), p.Query()
+	reply := func(r telemetry.Reply, err error) string {
+		if err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		return string(telemetry.AppendReply(nil, r))
 	}
-	rm, err := p.Metrics.Snapshot(context.Background())
+	s := state{
+		Raw:   reply(q.AccessLogs(ctx, telemetry.LogRequest{Raw: true, Limit: 1 << 20})),
+		Pairs: reply(q.AccessLogs(ctx, telemetry.LogRequest{Detail: true})),
+		Graph: reply(q.Graph(ctx, telemetry.GraphRequest{Detail: true})),
+		Stats: reply(q.Stats(ctx, telemetry.StatsRequest{})),
+	}
+	s.Logs, s.Spans = q.Retained()
+	rm, err := q.Metrics(ctx)
 	if err != nil {
 		t.Fatalf("metrics snapshot: %v", err)
 	}
@@ -169,7 +170,7 @@ func FuzzNode(f *testing.F) {
 
 		// The whole script at once: one reply per non-blank line.
 		var all bytes.Buffer
-		if err := n.Run(bytes.NewReader(input), &all); err != nil {
+		if err := n.Run(context.Background(), bytes.NewReader(input), &all); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 		want := 0
@@ -190,7 +191,7 @@ func FuzzNode(f *testing.F) {
 		before := snapshot(t, p2)
 		for _, line := range splitLines(input) {
 			var out bytes.Buffer
-			if err := n.Run(bytes.NewReader(append(bytes.Clone(line), '\n')), &out); err != nil {
+			if err := n.Run(context.Background(), bytes.NewReader(append(bytes.Clone(line), '\n')), &out); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if blank(line) && len(line) <= fuzzMaxLine {
@@ -266,7 +267,7 @@ func checkTotals(t *testing.T, n *node.Node, records int64) {
 		`{"type":"query","msg_id":1,"raw":true,"limit":1000000}`,
 		`{"type":"query","msg_id":2}`,
 		`{"type":"generate","msg_id":3}`)
-	if err := n.Run(bytes.NewReader([]byte(in)), &out); err != nil {
+	if err := n.Run(context.Background(), bytes.NewReader([]byte(in)), &out); err != nil {
 		t.Fatal(err)
 	}
 	var raw struct {

@@ -47,7 +47,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) send(lines ...string) []string {
 	h.t.Helper()
 	var out strings.Builder
-	if err := h.n.Run(strings.NewReader(strings.Join(lines, "\n")+"\n"), &out); err != nil {
+	if err := h.n.Run(context.Background(), strings.NewReader(strings.Join(lines, "\n")+"\n"), &out); err != nil {
 		h.t.Fatal(err)
 	}
 	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -246,7 +246,7 @@ func TestStatsLatencyAccuracy(t *testing.T) {
 // serviceBound is the relative error bound of service's merged duration histogram.
 func serviceBound(t *testing.T, p *telemetry.Pipeline, service string) float64 {
 	t.Helper()
-	rm, err := p.Metrics.Snapshot(context.Background())
+	rm, err := p.Query().Metrics(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

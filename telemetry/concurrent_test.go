@@ -35,13 +35,13 @@ func TestPipelineConcurrentSafe(t *testing.T) {
 				case <-stop:
 					return
 				default:
-					p.Logs.Pairs(exporters.LogFilter{})
-					p.Logs.Recent(exporters.LogFilter{}, 5)
-					p.Logs.Services("", time.Now())
-					p.Graph.Edges()
-					p.Graph.Nodes()
-					p.Spans.Len()
-					if _, err := p.Metrics.Snapshot(ctx); err != nil {
+					p.Graph().Pairs(exporters.LogFilter{})
+					p.Logs().Recent(exporters.LogFilter{}, 5)
+					p.Graph().Tallies("", time.Now())
+					p.Graph().Edges()
+					p.Graph().Nodes()
+					p.Spans().Len()
+					if _, err := p.Metrics().Snapshot(ctx); err != nil {
 						t.Error(err)
 						return
 					}
@@ -84,22 +84,22 @@ func TestPipelineConcurrentSafe(t *testing.T) {
 	records := int64(writers * perWriter / 2)
 	perService := records / 4
 	for s := range 4 {
-		if got := p.Logs.ServiceRequests(fmt.Sprintf("svc%d", s)); got != perService {
+		if got := p.Graph().Logged(fmt.Sprintf("svc%d", s)); got != perService {
 			t.Fatalf("svc%d: %d requests, want %d", s, got, perService)
 		}
 	}
-	if got := p.Spans.Len(); got != int(records*2) {
+	if got := p.Spans().Len(); got != int(records*2) {
 		t.Fatalf("%d spans, want %d", got, records*2)
 	}
-	for _, e := range p.Graph.Edges() {
+	for _, e := range p.Graph().Edges() {
 		if e.Calls != perService {
 			t.Fatalf("edge %+v, want %d calls", e, perService)
 		}
 	}
-	if n := len(p.Graph.Edges()); n != 8 { // svcN -> db and svcN -> cache
+	if n := len(p.Graph().Edges()); n != 8 { // svcN -> db and svcN -> cache
 		t.Fatalf("%d edges", n)
 	}
-	rm, err := p.Metrics.Snapshot(ctx)
+	rm, err := p.Metrics().Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/graph"
 )
 
@@ -39,6 +40,8 @@ type config struct {
 	maxEdges       int
 	maxSeries      int
 	spanGraph      []graph.SpanBuilderOption
+	exportStats    func() []outbound.Stat
+	receiverStats  func() []ReceiverStat
 }
 
 func newConfig(opts []Option) config {
@@ -136,4 +139,17 @@ var StdioSpanGraph = []graph.SpanBuilderOption{
 // graph as the servicegraph connector does.
 func WithSpanGraph(opts ...graph.SpanBuilderOption) Option {
 	return func(c *config) { c.spanGraph = append(c.spanGraph, opts...) }
+}
+
+// WithExportStats makes stats replies carry the outbound exporters' counts,
+// as f returns them (e.g. (*outbound.Set).Stats), in an "exports" field
+// present when f returns any.
+func WithExportStats(f func() []outbound.Stat) Option {
+	return func(c *config) { c.exportStats = f }
+}
+
+// WithReceiverStats makes stats replies carry the receivers' counts, as f
+// returns them, in a "receivers" field present when f returns any.
+func WithReceiverStats(f func() []ReceiverStat) Option {
+	return func(c *config) { c.receiverStats = f }
 }

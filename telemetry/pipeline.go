@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -35,16 +34,14 @@ import (
 type Pipeline struct {
 	cfg config
 
-	// Logs captures every access log the SDK emits.
-	Logs *exporters.LogStore
-	// Spans captures every span the SDK ends.
-	Spans *exporters.SpanStore
-	// Metrics reads the SDK's aggregated metrics.
-	Metrics *exporters.MetricReader
-	// Graph is the service graph, fed by Logs and, through SpanGraph, by Spans.
-	Graph *graph.Graph
-	// SpanGraph turns the spans of Spans into calls on Graph.
-	SpanGraph *graph.SpanBuilder
+	// The stores are the read side's (Query): what the SDK emitted,
+	// captured. The graph holds every aggregate (service tallies, edges);
+	// the log and span stores the newest individual entries.
+	logs      *exporters.LogStore     // every access log the SDK emits
+	spans     *exporters.SpanStore    // every span the SDK ends
+	metrics   *exporters.MetricReader // the SDK's aggregated metrics
+	graph     *graph.Graph            // fed by logs and, through spanGraph, spans
+	spanGraph *graph.SpanBuilder      // turns the spans of spans into calls on graph
 
 	ids            *idGenerator
 	meterProvider  *sdkmetric.MeterProvider
@@ -99,7 +96,7 @@ func New(opts ...Option) (*Pipeline, error) {
 	cfg := newConfig(opts)
 	p := &Pipeline{
 		cfg:      cfg,
-		Metrics:  exporters.NewMetricReader(),
+		metrics:  exporters.NewMetricReader(),
 		ids:      newIDGenerator(),
 		services: make(map[string]*serviceProviders),
 		names:    make(map[string]*admitted),
@@ -108,18 +105,17 @@ func New(opts ...Option) (*Pipeline, error) {
 		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
 		paths:    newInterner(maxInternedPaths, maxInternedBytes),
 	}
-	p.Graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
-	p.Logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.Graph),
-		exporters.WithMaxPairs(cfg.maxEdges))
+	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
+	p.logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.graph))
 	gopts := append([]graph.SpanBuilderOption{graph.WithBuilderClock(cfg.now)}, StdioSpanGraph...)
-	p.SpanGraph = graph.NewSpanBuilder(p.Graph, append(gopts, cfg.spanGraph...)...)
-	p.Spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.SpanGraph))
+	p.spanGraph = graph.NewSpanBuilder(p.graph, append(gopts, cfg.spanGraph...)...)
+	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.spanGraph))
 
-	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.Spans}}
+	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.spans}}
 	for _, sp := range cfg.spanProcessors {
 		p.spanProcessors = append(p.spanProcessors, sharedSpanProcessor{sp})
 	}
-	p.logProcessors = []sdklog.Processor{sharedLogProcessor{p.Logs}}
+	p.logProcessors = []sdklog.Processor{sharedLogProcessor{p.logs}}
 	for _, lp := range cfg.logProcessors {
 		p.logProcessors = append(p.logProcessors, sharedLogProcessor{lp})
 	}
@@ -130,7 +126,7 @@ func New(opts ...Option) (*Pipeline, error) {
 	}
 	mopts := []sdkmetric.Option{
 		sdkmetric.WithResource(res),
-		sdkmetric.WithReader(p.Metrics),
+		sdkmetric.WithReader(p.metrics),
 		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter),
 		sdkmetric.WithCardinalityLimit(cfg.maxSeries),
 		sdkmetric.WithView(sdkmetric.NewView(
@@ -155,9 +151,6 @@ func New(opts ...Option) (*Pipeline, error) {
 	}
 	return p, nil
 }
-
-// Now returns the pipeline clock's current time.
-func (p *Pipeline) Now() time.Time { return p.cfg.now() }
 
 // DefaultService returns the service of spans that name none.
 func (p *Pipeline) DefaultService() string { return p.cfg.defaultService }
@@ -353,7 +346,7 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 		}))
 	}
 	sp.logger.Emit(lctx, rec)
-	return p.Logs.ServiceRequests(service), nil
+	return p.graph.Logged(service), nil
 }
 
 // StartSpan records one span that ended now and started r.Duration ago,
@@ -378,7 +371,7 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	if r.TraceID.IsValid() {
 		parent := r.ParentSpanID
 		if !parent.IsValid() {
-			parent, _, _ = p.Spans.Root(r.TraceID)
+			parent, _, _ = p.spans.Root(r.TraceID)
 		}
 		if parent.IsValid() {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{

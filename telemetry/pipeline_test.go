@@ -40,7 +40,7 @@ func TestRecordGoesThroughAllThreeSignals(t *testing.T) {
 		}
 	}
 
-	rm, err := p.Metrics.Snapshot(ctx)
+	rm, err := p.Metrics().Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +73,11 @@ func TestRecordGoesThroughAllThreeSignals(t *testing.T) {
 		t.Fatalf("counter %v (edge series %d), histogram count %d", sawCounter, counts[edge.Equivalent()], histCount)
 	}
 
-	logs := p.Logs.Recent(exporters.LogFilter{}, 10)
+	logs := p.Logs().Recent(exporters.LogFilter{}, 10)
 	if len(logs) != 3 || logs[0].Service != "api" || logs[0].Target != "db" || !logs[0].Observed.Equal(now) {
 		t.Fatalf("access logs %+v", logs)
 	}
-	if nodes := p.Graph.Nodes(); len(nodes) != 2 || nodes[0] != "api" || nodes[1] != "db" {
+	if nodes := p.Graph().Nodes(); len(nodes) != 2 || nodes[0] != "api" || nodes[1] != "db" {
 		t.Fatalf("graph nodes %v", nodes)
 	}
 }
@@ -96,7 +96,7 @@ func TestSpanJoinsAndEdges(t *testing.T) {
 	grandchild, _ := p.StartSpan(ctx, &telemetry.SpanRequest{Operation: "fsync", Service: "db", TraceID: tid, ParentSpanID: child.SpanID()})
 	lone, _ := p.StartSpan(ctx, &telemetry.SpanRequest{Operation: "tick"})
 
-	spans, ok := p.Spans.Trace(tid)
+	spans, ok := p.Spans().Trace(tid)
 	if !ok || len(spans) != 3 {
 		t.Fatalf("trace holds %d spans", len(spans))
 	}
@@ -118,10 +118,10 @@ func TestSpanJoinsAndEdges(t *testing.T) {
 	if lone.TraceID() == tid {
 		t.Fatal("a span without trace_id joined another trace")
 	}
-	if ls, _ := p.Spans.Trace(lone.TraceID()); ls[0].Service != "edge" {
+	if ls, _ := p.Spans().Trace(lone.TraceID()); ls[0].Service != "edge" {
 		t.Fatalf("default service %q", ls[0].Service)
 	}
-	edges := p.Graph.Edges()
+	edges := p.Graph().Edges()
 	if len(edges) != 1 || edges[0].Source != "web" || edges[0].Target != "db" || edges[0].Calls != 1 || edges[0].Errors != 1 {
 		t.Fatalf("edges %+v", edges)
 	}
@@ -146,19 +146,19 @@ func TestLimitsFoldFloodsIntoOverflow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	nodes := p.Graph.Nodes()
+	nodes := p.Graph().Nodes()
 	if len(nodes) != 4 || nodes[3] != telemetry.OverflowService {
 		t.Fatalf("nodes %v: want 3 names and the overflow", nodes)
 	}
 	var calls int64
-	edges := p.Graph.Edges()
+	edges := p.Graph().Edges()
 	for _, e := range edges {
 		calls += e.Calls
 	}
 	if len(edges) > 3 || calls != 50 {
 		t.Fatalf("%d edges with %d calls: want at most 2 edges + overflow, 50 calls", len(edges), calls)
 	}
-	pairs := p.Logs.Pairs(exporters.LogFilter{})
+	pairs := p.Graph().Pairs(exporters.LogFilter{})
 	var total int64
 	for _, pc := range pairs {
 		total += pc.Count
@@ -166,7 +166,7 @@ func TestLimitsFoldFloodsIntoOverflow(t *testing.T) {
 	if len(pairs) > 3 || total != 50 {
 		t.Fatalf("pairs %+v", pairs)
 	}
-	if got := p.Logs.ServiceRequests(telemetry.OverflowService); got != 48 {
+	if got := p.Graph().Logged(telemetry.OverflowService); got != 48 {
 		t.Fatalf("overflow service counted %d requests, want 48", got)
 	}
 }

@@ -50,8 +50,8 @@ func TestPipelineSpanGraph(t *testing.T) {
 			// A client span whose peer is not instrumented.
 			_, _ = p.StartSpan(ctx, &SpanRequest{Operation: "POST", Service: "frontend", Kind: trace.SpanKindClient,
 				TraceID: root.TraceID(), ParentSpanID: root.SpanID(), Attributes: []attribute.KeyValue{attribute.String("peer.service", "stripe")}})
-			p.SpanGraph.Flush()
-			if got := graphString(p.Graph); got != tc.want {
+			p.spanGraph.Flush()
+			if got := graphString(p.graph); got != tc.want {
 				t.Errorf("graph %s, want %s", got, tc.want)
 			}
 		})

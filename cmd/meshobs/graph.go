@@ -13,8 +13,7 @@ import (
 	"strings"
 
 	"github.com/meshobs/meshobs"
-	"github.com/meshobs/meshobs/node"
-	"github.com/meshobs/meshobs/telemetry"
+	"github.com/meshobs/meshobs/exporters/outbound"
 )
 
 // graphFormats are the outputs of `meshobs graph`, with the generate
@@ -32,34 +31,40 @@ var graphFormats = map[string]string{
 // its reply is what gets written.
 func runGraph(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meshobs graph", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	format := fs.String("format", "json", "output `format`: json, dot, mermaid, or svg (needs Graphviz dot on the PATH)")
 	outPath := fs.String("o", "", "write the graph to `FILE` instead of stdout")
-	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	configPath := fs.String("config", "", "configuration `file`: its graph rules and limits apply (default: the built-in config.yaml)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: meshobs graph [-format json|dot|mermaid|svg] [-o FILE] [FILE]\n\n"+
+		fmt.Fprint(fs.Output(), "Usage: meshobs graph [-format json|dot|mermaid|svg] [-o FILE] [--config FILE] [FILE]\n\n"+
 			"Reads a protocol stream (FILE, or stdin when FILE is absent or -) and writes\n"+
-			"the service graph it describes, with requests, errors and latency per edge.\n\n")
+			"the service graph it describes, with requests, errors and latency per edge.\n"+
+			"Flags may come before or after FILE. Exits 1 when every request was rejected.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	// Flags may follow the file, as in `meshobs graph demo.jsonl -format dot`.
+	var files []string
+	for {
+		if code, done := parseFlags(fs, args, stdout, stderr); done {
+			return code
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
 	req, ok := graphFormats[*format]
-	if !ok || fs.NArg() > 1 {
-		if !ok {
-			fmt.Fprintf(stderr, "meshobs graph: -format must be json, dot, mermaid or svg, not %q\n", *format)
-		}
-		fs.Usage()
+	if !ok {
+		fmt.Fprintf(stderr, "meshobs graph: -format must be json, dot, mermaid or svg, not %q\n", *format)
 		return 2
 	}
-	cfg := meshobs.DefaultConfig()
-	if *configPath != "" {
-		var err error
-		if cfg, err = meshobs.LoadConfig(*configPath); err != nil {
-			fmt.Fprintf(stderr, "meshobs graph: %v\n", err)
-			return 2
-		}
+	if len(files) > 1 {
+		fmt.Fprintf(stderr, "meshobs graph: one input file at most, not %d: %s\n", len(files), strings.Join(files, " "))
+		return 2
+	}
+	cfg, code := loadConfig("meshobs graph", *configPath, stderr)
+	if code != 0 {
+		return code
 	}
 	var dotPath string
 	if *format == "svg" {
@@ -71,8 +76,8 @@ func runGraph(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	in := stdin
-	if name := fs.Arg(0); name != "" && name != "-" {
-		f, err := os.Open(name)
+	if len(files) == 1 && files[0] != "-" {
+		f, err := os.Open(files[0])
 		if err != nil {
 			fmt.Fprintf(stderr, "meshobs graph: %v\n", err)
 			return 1
@@ -80,9 +85,13 @@ func runGraph(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	reply, err := replay(in, req, cfg, stderr)
+	reply, usable, err := replay(in, req, cfg, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs graph: %v\n", err)
+		return 1
+	}
+	if !usable {
+		fmt.Fprintln(stderr, "meshobs graph: no request of the input was accepted: no graph")
 		return 1
 	}
 
@@ -99,31 +108,32 @@ func runGraph(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// replay runs the stream and then req through a fresh node and returns req's reply.
-func replay(in io.Reader, req string, cfg meshobs.Config, stderr io.Writer) ([]byte, error) {
-	p, err := telemetry.New(
-		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
-		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
-	)
+// replay runs the stream and then req through a node of an instance built
+// from cfg, as the stdio node would be, and returns req's reply. usable is
+// false when the stream had requests and every one was rejected. The
+// network parts of cfg (exporters) are left off: this is an offline tool.
+func replay(in io.Reader, req string, cfg meshobs.Config, stderr io.Writer) (reply []byte, usable bool, err error) {
+	cfg.Exporters = outbound.Config{}
+	inst, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		ctx, cancel := inst.ShutdownTimeout()
 		defer cancel()
-		_ = p.Shutdown(ctx)
+		_ = inst.Shutdown(ctx)
 	}()
-	n := node.New(p, node.WithMaxLineBytes(cfg.MaxLineBytes))
 	var tail replyTail
 	// The leading newline ends a last line the stream left unterminated.
-	if err := n.Run(io.MultiReader(in, strings.NewReader("\n"+req+"\n")), &tail); err != nil {
-		return nil, err
+	if err := inst.Node().Run(context.Background(), io.MultiReader(in, strings.NewReader("\n"+req+"\n")), &tail); err != nil {
+		return nil, false, err
 	}
+	requests := tail.lines - 1
 	if tail.errors > 0 {
 		fmt.Fprintf(stderr, "meshobs graph: %d of %d requests rejected; the first (non-blank line %d): %s\n",
-			tail.errors, tail.lines-1, tail.firstErrorAt, tail.firstError)
+			tail.errors, requests, tail.firstErrorAt, tail.firstError)
 	}
-	return tail.last, nil
+	return tail.last, requests == 0 || tail.errors < requests, nil
 }
 
 // writeGraph writes the generate reply in format.

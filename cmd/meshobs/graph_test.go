@@ -159,7 +159,8 @@ func TestGraphCommandFailures(t *testing.T) {
 		stderr string
 	}{
 		{"unknown format", []string{"-format", "png", demo}, nil, 2, `-format must be json, dot, mermaid or svg, not "png"`},
-		{"two files", []string{demo, demo}, nil, 2, "usage: meshobs graph"},
+		{"two files", []string{demo, demo}, nil, 2, "one input file at most"},
+		{"every request rejected", []string{"testdata/rejected.jsonl"}, nil, 1, "no request of the input was accepted"},
 		{"missing file", []string{"no/such/file.jsonl"}, nil, 1, "no such file"},
 		{"svg without dot", []string{"-format", "svg", demo}, []string{"PATH=" + t.TempDir()}, 1, "needs Graphviz dot on the PATH"},
 		{"unwritable output", []string{"-o", filepath.Join(t.TempDir(), "no", "dir", "g.json"), demo}, nil, 1, "no such file"},

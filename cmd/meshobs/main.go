@@ -1,5 +1,7 @@
-// Command meshobs is the meshobs stdio node: newline-delimited JSON requests
-// on stdin, one reply line per request on stdout, diagnostics on stderr.
+// Command meshobs is an OpenTelemetry-native observability node for service
+// meshes. Without a subcommand it is the stdio node: newline-delimited JSON
+// requests on stdin, one reply line per request on stdout, diagnostics on
+// stderr (docs/protocol.md).
 package main
 
 import (
@@ -8,49 +10,77 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/meshobs/meshobs"
-	"github.com/meshobs/meshobs/graph"
-	"github.com/meshobs/meshobs/node"
-	"github.com/meshobs/meshobs/telemetry"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	stdin, restore := pollableStdin()
+	code := run(os.Args[1:], stdin, os.Stdout, os.Stderr)
+	restore()
+	os.Exit(code)
 }
+
+const usage = `meshobs: an OpenTelemetry-native observability node for service meshes.
+
+Usage:
+  meshobs [--config FILE] < requests.jsonl   the stdio node (docs/protocol.md)
+  meshobs graph [flags] [FILE]               replay a request stream, write its service graph
+  meshobs validate [--config FILE]           check a configuration file, start nothing
+  meshobs version                            print the version
+  meshobs help [COMMAND]                     print this help, or a command's
+
+Flags of the stdio node:
+`
 
 // run is main with its inputs injected; it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "graph" {
-		return runGraph(args[1:], stdin, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "graph":
+			return runGraph(args[1:], stdin, stdout, stderr)
+		case "validate":
+			return runValidate(args[1:], stdout, stderr)
+		case "version":
+			if len(args) > 1 {
+				fmt.Fprintf(stderr, "meshobs version: unexpected arguments: %s\n", strings.Join(args[1:], " "))
+				return 2
+			}
+			fmt.Fprintln(stdout, version())
+			return 0
+		case "help":
+			return runHelp(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("meshobs", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at exit (pprof)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: meshobs [--config FILE] < requests.jsonl\n"+
-			"       meshobs graph [-format json|dot|mermaid|svg] [-o FILE] [FILE]\n\n")
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, version())
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "meshobs: unexpected argument %q: the stdio node reads requests on stdin (meshobs < %s), or see meshobs help\n", fs.Arg(0), fs.Arg(0))
 		return 2
 	}
-	cfg := meshobs.DefaultConfig()
-	if *configPath != "" {
-		var err error
-		if cfg, err = meshobs.LoadConfig(*configPath); err != nil {
-			fmt.Fprintf(stderr, "meshobs: %v\n", err)
-			return 2
-		}
+	cfg, code := loadConfig("meshobs", *configPath, stderr)
+	if code != 0 {
+		return code
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if os.Getenv("GOGC") == "" {
 		// What meshobs keeps is bounded (rings, capped aggregates), so the
 		// heap's garbage headroom is what peak RSS is made of: at GOGC=50 it
@@ -67,71 +97,147 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer stop()
 	}
 
-	exportOpts, out, err := outboundOptions(cfg.Exporters, stderr)
+	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs: %v\n", err)
 		return 1
 	}
-	p, err := telemetry.New(append([]telemetry.Option{
-		telemetry.WithDefaultService(cmp(os.Getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
-		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
-		telemetry.WithLimits(cfg.Limits.MaxServices, cfg.Limits.MaxEdges, cfg.Limits.MaxMetricSeries),
-		telemetry.WithSpanGraph(
-			graph.WithClientServer(cfg.Graph.ClientServer),
-			graph.WithMessaging(cfg.Graph.Messaging),
-			graph.WithVirtualNodes(cfg.Graph.VirtualNodes),
-			graph.WithUserNode(cfg.Graph.UserNode)),
-	}, exportOpts...)...)
-	if err != nil {
-		fmt.Fprintf(stderr, "meshobs: %v\n", err)
-		return 1
-	}
-	n := node.New(p, node.WithMaxLineBytes(cfg.MaxLineBytes), node.WithLogger(logger), node.WithExports(out.Stats))
-
 	// A reader that closes stdout must not kill us with SIGPIPE: the write
 	// fails instead, and we shut down cleanly.
 	signal.Ignore(syscall.SIGPIPE)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 
-	done := make(chan error, 1)
-	go func() { done <- n.Run(stdin, stdout) }()
-	code := 0
-	select {
-	case err = <-done:
-		if err != nil && !errors.Is(err, node.ErrStopped) {
+	code = 0
+	if err := in.Start(ctx); err != nil {
+		fmt.Fprintf(stderr, "meshobs: %v\n", err)
+		code = 1
+	} else if err := in.Node().Run(ctx, stdin, stdout); err != nil {
+		switch {
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintln(stderr, "meshobs: shutting down on signal")
+		case errors.Is(err, syscall.EPIPE):
 			fmt.Fprintf(stderr, "meshobs: %v\n", err)
-			if !errors.Is(err, syscall.EPIPE) {
-				code = 1
-			}
-		}
-	case sig := <-sigs:
-		logger.Info("shutting down", "signal", sig.String())
-		if err := n.Stop(); err != nil && !errors.Is(err, syscall.EPIPE) {
+		default:
 			fmt.Fprintf(stderr, "meshobs: %v\n", err)
+			code = 1
 		}
 	}
-
+	stop()
 	if *memProfile != "" {
 		writeHeapProfile(*memProfile, stderr) // while the pipeline still holds its data
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := in.ShutdownTimeout()
 	defer cancel()
-	if err := p.Shutdown(ctx); err != nil {
+	if err := in.Shutdown(sctx); err != nil {
 		fmt.Fprintf(stderr, "meshobs: shutdown: %v\n", err)
 	}
-	if err := out.Shutdown(ctx); err != nil {
-		fmt.Fprintf(stderr, "meshobs: shutdown: %v\n", err)
-	}
-	out.Report(stderr)
 	return code
 }
 
-// cmp returns the first non-empty string.
-func cmp(a, b string) string {
-	if a != "" {
-		return a
+// parseFlags parses args with fs; -h and --help print the usage on stdout
+// and exit 0, a bad flag prints it on stderr and exits 2. done reports
+// whether the caller must return code.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, done bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0, true
+	case err != nil:
+		fs.SetOutput(stderr)
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+		fs.Usage()
+		return 2, true
 	}
-	return b
+	fs.SetOutput(stderr)
+	return 0, false
+}
+
+// loadConfig returns the file's configuration, or the built-in one when
+// path is empty; code 2 when it is not valid.
+func loadConfig(cmd, path string, stderr io.Writer) (meshobs.Config, int) {
+	if path == "" {
+		return meshobs.DefaultConfig(), 0
+	}
+	cfg, err := meshobs.LoadConfig(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return cfg, 2
+	}
+	return cfg, 0
+}
+
+// runValidate is `meshobs validate`: it checks a configuration and starts nothing.
+func runValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("meshobs validate", flag.ContinueOnError)
+	configPath := fs.String("config", "", "configuration `file` to check (default: the built-in config.yaml)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: meshobs validate [--config FILE]\n\nChecks a configuration file and exits 0 when it is valid, or 2 naming\nevery invalid key. Starts nothing.\n\n")
+		fs.PrintDefaults()
+	}
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	path := *configPath
+	if path == "" && fs.NArg() == 1 {
+		path = fs.Arg(0) // meshobs validate FILE
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "meshobs validate: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	if _, code := loadConfig("meshobs validate", path, stderr); code != 0 {
+		return code
+	}
+	if path == "" {
+		path = "the built-in configuration"
+	}
+	fmt.Fprintf(stdout, "%s is valid\n", path)
+	return 0
+}
+
+// runHelp is `meshobs help [COMMAND]`.
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return run([]string{"--help"}, nil, stdout, stderr)
+	}
+	switch args[0] {
+	case "graph", "validate":
+		return run([]string{args[0], "--help"}, nil, stdout, stderr)
+	case "version", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "meshobs help: unknown command %q\n", args[0])
+	return 2
+}
+
+// version returns the module version and VCS revision from the build info.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "meshobs (unknown version)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	out := "meshobs " + v
+	if rev != "" {
+		out += " " + rev[:min(12, len(rev))] + modified
+	}
+	return out + " " + bi.GoVersion
 }

@@ -215,15 +215,20 @@ func TestSignalsFlushAndExit(t *testing.T) {
 			if got := readLine(t, stdout); !strings.Contains(got, `"request_count":1`) {
 				t.Fatalf("reply %s", got)
 			}
+			// The node is idle now, blocked reading an open stdin.
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
+			signalled := time.Now()
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			select {
 			case err := <-done:
 				if err != nil {
 					t.Fatalf("exit after %v: %v", sig, err)
+				}
+				if d := time.Since(signalled); d > time.Second {
+					t.Fatalf("idle node took %v to exit after %v, want < 1s", d, sig)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatalf("node did not exit within 10s of %v", sig)

@@ -1,0 +1,154 @@
+package meshobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/resource"
+
+	"github.com/meshobs/meshobs/exporters/outbound"
+	"github.com/meshobs/meshobs/graph"
+	"github.com/meshobs/meshobs/node"
+	"github.com/meshobs/meshobs/telemetry"
+)
+
+// Instance is one meshobs built from a Config: the SDK pipeline with its
+// stores and graph rules (the write side), its query layer (the read side),
+// the outbound exporters, and the front doors: the stdio node, and the
+// network ones the Config turns on.
+//
+// Build it with New, run a front door, then Shutdown.
+type Instance struct {
+	cfg      Config
+	stderr   io.Writer
+	log      *slog.Logger
+	pipeline *telemetry.Pipeline
+	out      *outbound.Set
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	stderr    io.Writer
+	getenv    func(string) string
+	telemetry []telemetry.Option
+}
+
+// WithStderr sets where diagnostics go (default os.Stderr).
+func WithStderr(w io.Writer) Option { return func(o *options) { o.stderr = w } }
+
+// WithGetenv replaces os.Getenv for the OTEL_* variables New reads.
+func WithGetenv(f func(string) string) Option { return func(o *options) { o.getenv = f } }
+
+// WithTelemetry adds pipeline options after those New derives from the
+// Config, e.g. telemetry.WithClock in tests.
+func WithTelemetry(opts ...telemetry.Option) Option {
+	return func(o *options) { o.telemetry = append(o.telemetry, opts...) }
+}
+
+// New builds everything cfg describes. It starts no network front door
+// (see Start) and opens no connection, except the Prometheus exporter's
+// listener. cfg must be valid (LoadConfig and DefaultConfig validate).
+func New(cfg Config, opts ...Option) (*Instance, error) {
+	o := options{stderr: os.Stderr, getenv: os.Getenv}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	in := &Instance{cfg: cfg, stderr: o.stderr, log: slog.New(slog.NewTextHandler(o.stderr, nil))}
+
+	ctx := context.Background()
+	// Each service's providers add their own service.name over this base.
+	res, err := resource.New(ctx, resource.WithFromEnv(), resource.WithTelemetrySDK())
+	if err != nil { // a malformed OTEL_RESOURCE_ATTRIBUTES: keep what parsed
+		fmt.Fprintf(o.stderr, "meshobs: resource: %v\n", err)
+	}
+	if in.out, err = outbound.New(ctx, cfg.Exporters, outbound.WithStderr(o.stderr)); err != nil {
+		return nil, err
+	}
+	if cfg.Exporters.Enabled() {
+		// One line per failed batch for as long as an endpoint is down
+		// would drown stderr; the exit report has the counts.
+		otel.SetErrorHandler(outbound.NewErrorHandler(o.stderr, 5))
+	}
+
+	topts := []telemetry.Option{
+		telemetry.WithDefaultService(cmpOr(o.getenv("OTEL_SERVICE_NAME"), cfg.DefaultService)),
+		telemetry.WithRetention(cfg.Retention.AccessLogs, cfg.Retention.Spans),
+		telemetry.WithLimits(cfg.Limits.MaxServices, cfg.Limits.MaxEdges, cfg.Limits.MaxMetricSeries),
+		telemetry.WithSpanGraph(
+			graph.WithClientServer(cfg.Graph.ClientServer),
+			graph.WithMessaging(cfg.Graph.Messaging),
+			graph.WithVirtualNodes(cfg.Graph.VirtualNodes),
+			graph.WithUserNode(cfg.Graph.UserNode)),
+		telemetry.WithExportStats(in.out.Stats),
+	}
+	if res != nil {
+		topts = append(topts, telemetry.WithResource(res))
+	}
+	for _, sp := range in.out.SpanProcessors() {
+		topts = append(topts, telemetry.WithSpanProcessor(sp))
+	}
+	for _, lp := range in.out.LogProcessors() {
+		topts = append(topts, telemetry.WithLogProcessor(lp))
+	}
+	for _, r := range in.out.MetricReaders() {
+		topts = append(topts, telemetry.WithMetricReader(r))
+	}
+	if in.pipeline, err = telemetry.New(append(topts, o.telemetry...)...); err != nil {
+		return nil, errors.Join(err, in.out.Shutdown(ctx))
+	}
+	return in, nil
+}
+
+// cmpOr returns the first non-empty string (cmp.Or for two).
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Config returns the configuration the instance was built from.
+func (in *Instance) Config() Config { return in.cfg }
+
+// Pipeline returns the write side: the SDK pipeline every front door feeds.
+func (in *Instance) Pipeline() *telemetry.Pipeline { return in.pipeline }
+
+// Query returns the read side every front door answers from.
+func (in *Instance) Query() *telemetry.Query { return in.pipeline.Query() }
+
+// Exporters returns the outbound exporters.
+func (in *Instance) Exporters() *outbound.Set { return in.out }
+
+// Node returns a stdio node on the instance's pipeline.
+func (in *Instance) Node(opts ...node.Option) *node.Node {
+	return node.New(in.pipeline, append([]node.Option{
+		node.WithMaxLineBytes(in.cfg.MaxLineBytes), node.WithLogger(in.log)}, opts...)...)
+}
+
+// Start starts the network front doors the Config turns on. It returns
+// once they listen, or with the first that could not.
+func (in *Instance) Start(ctx context.Context) error { return nil }
+
+// Shutdown stops the front doors (in-flight requests finish), then flushes
+// and stops the pipeline and the outbound exporters, all within ctx, and
+// writes the exporters' report on stderr. The stores stay readable.
+func (in *Instance) Shutdown(ctx context.Context) error {
+	err := errors.Join(in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
+	in.out.Report(in.stderr)
+	return err
+}
+
+// ShutdownTimeout returns a context bounded by the Config's shutdown_timeout.
+func (in *Instance) ShutdownTimeout() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), in.cfg.ShutdownTimeout)
+}
