@@ -26,9 +26,10 @@ type Entry struct {
 	// Timestamp is the record's timestamp, else the START_TIME of a parsed
 	// body line, else the observed timestamp; zero if none.
 	Timestamp time.Time
-	// TraceID and SpanID are the record's trace context; zero when absent.
+	// TraceID is the record's trace id; zero when absent.
 	TraceID trace.TraceID
-	SpanID  trace.SpanID
+	// SpanID is the record's span id; zero when absent.
+	SpanID trace.SpanID
 }
 
 // direction is which end of the call the reporting service is.
@@ -40,22 +41,17 @@ const (
 	dirInbound            // the reporting service is the callee
 )
 
-// fields holds a record's values per slot: record attributes, then resource
-// attributes, then a parsed body line, each consulted in that order.
+// fields holds a record's value per slot. A key's value is the record's, else
+// the resource's, else a parsed body line's: the three are read in that order
+// and the first value of a slot stays.
 type fields struct {
-	vals [3][numSlots]value
-	have [3]uint32
+	vals [numSlots]value
+	have uint32
 }
 
-const (
-	fromRecord = iota
-	fromResource
-	fromBody
-)
-
-// collect reads the attributes of m into layer l, the first value of a
-// duplicated key winning. It returns the resource's service.name when asked.
-func (f *fields) collect(l int, m pcommon.Map, wantService bool) (service string) {
+// collect reads the attributes of m into the slots not yet set. It returns
+// the map's service.name when asked (resource attributes).
+func (f *fields) collect(m pcommon.Map, wantService bool) (service string) {
 	for k, v := range m.All() {
 		if wantService && k == keyServiceName {
 			if val, ok := fromPdata(v); ok && service == "" {
@@ -64,34 +60,32 @@ func (f *fields) collect(l int, m pcommon.Map, wantService bool) (service string
 			continue
 		}
 		s, ok := slotOf(k)
-		if !ok || f.have[l]&(1<<s) != 0 {
+		if !ok || f.have&(1<<s) != 0 {
 			continue
 		}
 		if val, ok := fromPdata(v); ok {
-			f.vals[l][s] = val
-			f.have[l] |= 1 << s
+			f.vals[s] = val
+			f.have |= 1 << s
 		}
 	}
 	return service
 }
 
-// put sets a body value, unless it is absent ("" or "-").
+// put sets a slot not yet set from a body field, unless the field is absent
+// ("" or "-").
 func (f *fields) put(s slot, str string) {
+	if f.have&(1<<s) != 0 {
+		return
+	}
 	if val, ok := fromString(str); ok {
-		f.vals[fromBody][s] = val
-		f.have[fromBody] |= 1 << s
+		f.vals[s] = val
+		f.have |= 1 << s
 	}
 }
 
-// get returns the value of one key: the record's, else the resource's, else
-// the body's.
+// get returns the value of one key.
 func (f *fields) get(s slot) (value, bool) {
-	for l := range f.vals {
-		if f.have[l]&(1<<s) != 0 {
-			return f.vals[l][s], true
-		}
-	}
-	return value{}, false
+	return f.vals[s], f.have&(1<<s) != 0
 }
 
 // first returns the value of the first present key of keys.
@@ -116,11 +110,12 @@ func (f *fields) text(keys []slot) string {
 // it is not an access log: no status key and no body line in Envoy's or
 // Istio's default format, a status that is not an integer 100..599, or a
 // duration that is not a finite number >= 0. res is the record's resource.
-// FromRecord only reads its arguments and is safe for concurrent use.
+// FromRecord only reads its arguments, allocates nothing, and may run
+// concurrently with any other reader of the same record.
 func FromRecord(res pcommon.Resource, rec plog.LogRecord) (Entry, bool) {
 	var f fields
-	f.collect(fromRecord, rec.Attributes(), false)
-	service := f.collect(fromResource, res.Attributes(), true)
+	f.collect(rec.Attributes(), false)
+	service := f.collect(res.Attributes(), true)
 
 	var start time.Time
 	if _, _, ok := f.first(statusSlots[:]); !ok {

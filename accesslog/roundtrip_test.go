@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -64,14 +65,28 @@ func (s *otlpSink) received() plog.Logs {
 	return all
 }
 
+// waitGoroutines fails the test unless the number of goroutines falls back
+// to n within a deadline (the exporter's connections end after Close).
+func waitGoroutines(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestRoundTripTelemetry sends records through meshobs's own pipeline and the
 // OTel SDK's OTLP/HTTP log exporter, and checks that each comes back as the
 // entry the exporting node holds: same service, edge, status, duration,
 // method, path, protocol, timestamp and trace context.
 func TestRoundTripTelemetry(t *testing.T) {
+	goroutines := runtime.NumGoroutine()
 	sink := &otlpSink{}
 	srv := httptest.NewServer(sink)
-	defer srv.Close()
 
 	ctx := context.Background()
 	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"),
@@ -106,6 +121,8 @@ func TestRoundTripTelemetry(t *testing.T) {
 	if err := p.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
+	srv.Close()
+	waitGoroutines(t, goroutines)
 	logs := sink.received()
 
 	var got []accesslog.Entry
