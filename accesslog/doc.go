@@ -45,17 +45,22 @@
 //
 // # The edge
 //
-// The reporting service is the resource's service.name. A record is
-// outbound (the reporting service called the target) when its target came
-// from meshobs.target or peer.service, or when its upstream_cluster is not an
-// inbound one, or when it carries http.client.request.duration; inbound (the
-// reporting service was called) when its upstream_cluster is inbound|... or
-// InboundPassthroughCluster, or when it carries http.server.request.duration;
-// else its direction is unknown.
+// The reporting service is the resource's service.name. The record's
+// direction is the first of these that applies:
+//   - its target came from meshobs.target or peer.service: outbound (the
+//     reporting service called the target);
+//   - it has an upstream_cluster: inbound for inbound|... and
+//     InboundPassthroughCluster, outbound for any other cluster;
+//   - it carries http.client.request.duration: outbound;
+//   - it carries http.server.request.duration: inbound (the reporting
+//     service was called);
+//   - else the direction is unknown.
 //
 // The upstream cluster outbound|PORT|SUBSET|HOST names HOST's first DNS label
 // (outbound|9080||reviews.default.svc.cluster.local: reviews); so do its SNI
 // form outbound_.PORT_.SUBSET_.HOST and a waypoint's inbound-vip|PORT|PROTO|HOST.
+// An empty HOST or a malformed name gives no target, and the target keys
+// after upstream_cluster are then not tried: the key is present.
 // inbound|... and InboundPassthroughCluster name the reporting service. Any
 // other cluster name is the target as it stands: BlackHoleCluster and
 // PassthroughCluster are kept as named nodes (Istio's metrics and Kiali show

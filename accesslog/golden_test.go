@@ -30,9 +30,8 @@ var goldenCases = []string{
 	// log_name, zone_name, cluster_name, node_name, then resource_attributes
 	// (otlp_log_utils.cc initOtlpMessageRoot l.192, l.214-219; api/envoy/
 	// extensions/access_loggers/open_telemetry/v3/logs_service.proto fields 4-5).
-	// Record 4 is the example line of docs/root/configuration/observability/
-	// access_log/usage.rst; record 3's `0 DC 1 2 3 -` is Envoy's own
-	// access-log test of a downstream disconnect.
+	// Record 3 is a downstream disconnect before any response: RESPONSE_CODE 0,
+	// RESPONSE_FLAGS DC.
 	"envoy_default",
 	// Istio's envoyOtelAls provider, defaults (istio/istio
 	// pilot/pkg/model/telemetry_logging.go@86c9f01f): the body is
@@ -44,8 +43,8 @@ var goldenCases = []string{
 	// extensions/common/metadata_object.cc WorkloadMetadataObject::serializeAsProto.
 	// Cluster names: pilot/pkg/model/service.go BuildSubsetKey l.1860,
 	// BuildDNSSrvSubsetKey l.1873 (the SNI of record 2); PassthroughCluster:
-	// pilot/pkg/networking/util/util.go l.66. Record 6 is a real Istio log line
-	// (fredcoq/kubefrog-kvmserver istio/readme.md).
+	// pilot/pkg/networking/util/util.go l.66. Records 5 and 6 are a TCP
+	// connection and an HTTP/2 stream reset, both with RESPONSE_CODE 0.
 	"istio_default",
 	// Istio's envoyOtelAls provider with logFormat.labels: each label becomes
 	// a string attribute (telemetry_logging.go buildOpenTelemetryAccessLogConfig
