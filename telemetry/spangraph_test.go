@@ -50,7 +50,7 @@ func TestPipelineSpanGraph(t *testing.T) {
 			// A client span whose peer is not instrumented.
 			_, _ = p.StartSpan(ctx, &SpanRequest{Operation: "POST", Service: "frontend", Kind: trace.SpanKindClient,
 				TraceID: root.TraceID(), ParentSpanID: root.SpanID(), Attributes: []attribute.KeyValue{attribute.String("peer.service", "stripe")}})
-			p.spanGraph.Flush()
+			p.spanGraph.stdio.Flush()
 			if got := graphString(p.graph); got != tc.want {
 				t.Errorf("graph %s, want %s", got, tc.want)
 			}
