@@ -112,7 +112,7 @@ func TestSignals(t *testing.T) {
 // TestJaegerTracesByDefault: a stock Jaeger accepts only traces, so the
 // shorthand sends only those unless told otherwise.
 func TestJaegerTracesByDefault(t *testing.T) {
-	s, err := New(context.Background(), Config{Jaeger: Jaeger{Enabled: true}}, withGetenv(func(string) string { return "" }))
+	s, err := New(context.Background(), Config{Jaeger: Jaeger{Enabled: true}}, WithGetenv(func(string) string { return "" }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/meshobs/meshobs/exporters"
 	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/telemetry"
 )
@@ -96,11 +95,13 @@ func Example_pipeline() {
 		_, _ = p.Record(ctx, &telemetry.Request{Service: "checkout", Target: "payments", DurationMs: 12, Status: status})
 	}
 
-	for _, pc := range p.Logs.Pairs(exporters.LogFilter{}) {
-		fmt.Printf("access logs %s -> %s: %d, %d failed\n", pc.Source, pc.Target, pc.Count, pc.ErrorCount)
+	logs, _ := p.Query().AccessLogs(ctx, telemetry.LogRequest{Detail: true})
+	for _, pl := range logs.Pairs {
+		fmt.Printf("access logs %s -> %s: %d, %d failed\n", pl.Source, pl.Target, pl.Count, pl.ErrorCount)
 	}
-	for _, e := range p.Graph.Edges() {
-		fmt.Printf("graph %s -> %s: %d calls, %d failed\n", e.Source, e.Target, e.Calls, e.Errors)
+	g, _ := p.Query().Graph(ctx, telemetry.GraphRequest{Detail: true})
+	for _, e := range g.Edges {
+		fmt.Printf("graph %s -> %s: %d calls, %d failed\n", e.Source, e.Target, e.RequestCount, e.ErrorCount)
 	}
 	_ = p.Shutdown(ctx) // flushes every exporter
 	_ = out.Shutdown(ctx)

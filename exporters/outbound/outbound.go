@@ -43,8 +43,11 @@ type options struct {
 // (default os.Stderr).
 func WithStderr(w io.Writer) Option { return func(o *options) { o.stderr = w } }
 
-// withGetenv replaces os.Getenv, for tests.
-func withGetenv(f func(string) string) Option { return func(o *options) { o.getenv = f } }
+// WithGetenv replaces os.Getenv for the variables New reads itself:
+// OTEL_EXPORTER_OTLP_PROTOCOL and OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_*,
+// OTEL_BLRP_* and OTEL_METRIC_EXPORT_*. The OTLP exporters read the other
+// OTEL_EXPORTER_OTLP_* variables from the process environment themselves.
+func WithGetenv(f func(string) string) Option { return func(o *options) { o.getenv = f } }
 
 // New builds the exporters cfg turns on. It opens no connection (OTLP
 // exporters connect on first export) except the Prometheus listener, so an

@@ -124,7 +124,7 @@ func TestOTLPHTTPConfig(t *testing.T) {
 		Enabled: true, Endpoint: sink.URL + "/base/", Protocol: ProtocolHTTPProtobuf,
 		Headers: map[string]string{"api-key": "s3cret"}, Compression: "gzip", Timeout: 5 * time.Second,
 	}}
-	s, err := New(context.Background(), cfg, withGetenv(func(string) string { return "" }))
+	s, err := New(context.Background(), cfg, WithGetenv(func(string) string { return "" }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,7 +177,7 @@ func TestTLSToPlaintextEndpoint(t *testing.T) {
 	for _, protocol := range []string{ProtocolGRPC, ProtocolHTTPProtobuf} {
 		t.Run(protocol, func(t *testing.T) {
 			s, err := New(context.Background(), Config{OTLP: OTLP{Enabled: true, Endpoint: hostPort, Protocol: protocol, Timeout: 500 * time.Millisecond}},
-				withGetenv(envOf(nil)))
+				WithGetenv(envOf(nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +207,7 @@ func TestHTMLErrorBody(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	s, err := New(context.Background(), Config{OTLP: OTLP{Enabled: true, Endpoint: srv.URL, Protocol: ProtocolHTTPProtobuf, Signals: []string{SignalTraces}}},
-		withGetenv(envOf(nil)))
+		WithGetenv(envOf(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestGRPCDeadlineNamed(t *testing.T) {
 		}
 	}()
 	s, err := New(context.Background(), Config{OTLP: OTLP{Enabled: true, Endpoint: ln.Addr().String(), Protocol: ProtocolGRPC,
-		Insecure: true, Timeout: 300 * time.Millisecond, Signals: []string{SignalLogs}}}, withGetenv(envOf(nil)))
+		Insecure: true, Timeout: 300 * time.Millisecond, Signals: []string{SignalLogs}}}, WithGetenv(envOf(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

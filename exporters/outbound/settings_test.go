@@ -95,7 +95,7 @@ func TestBatchSizeFromEnvironment(t *testing.T) {
 	s, err := New(context.Background(),
 		Config{OTLP: OTLP{Enabled: true, Endpoint: sink.URL, Protocol: ProtocolHTTPProtobuf, Signals: []string{SignalTraces}}},
 		WithStderr(&stderr),
-		withGetenv(envOf(map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2", "OTEL_BSP_SCHEDULE_DELAY": "oops"})))
+		WithGetenv(envOf(map[string]string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2", "OTEL_BSP_SCHEDULE_DELAY": "oops"})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestWarnings(t *testing.T) {
 // on, and New says so on stderr.
 func TestNewWarnsAndExportsNothing(t *testing.T) {
 	var stderr strings.Builder
-	s, err := New(context.Background(), Config{OTLP: OTLP{Endpoint: "127.0.0.1:4317"}}, WithStderr(&stderr), withGetenv(envOf(nil)))
+	s, err := New(context.Background(), Config{OTLP: OTLP{Endpoint: "127.0.0.1:4317"}}, WithStderr(&stderr), WithGetenv(envOf(nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
