@@ -132,7 +132,7 @@ func WithLimits(services, edges, series int) Option {
 
 // StdioSpanGraph are the span-graph rules of a Pipeline unless WithSpanGraph
 // changes them: Jaeger's rule alone (a span whose parent belongs to another
-// service is one call parent -> child), as PROTOCOL.md specifies for the
+// service is one call parent -> child), as docs/protocol.md specifies for the
 // stdio node, so a root span invents no user edge and a client span no
 // virtual node.
 var StdioSpanGraph = []graph.SpanBuilderOption{

@@ -20,7 +20,7 @@ func graphString(g *graph.Graph) string {
 }
 
 // The trace path feeds the same SpanBuilder an embedder uses: by default
-// with Jaeger's rule alone (PROTOCOL.md), and with the connector's rules
+// with Jaeger's rule alone (docs/protocol.md), and with the connector's rules
 // when WithSpanGraph turns them on.
 func TestPipelineSpanGraph(t *testing.T) {
 	for _, tc := range []struct {
