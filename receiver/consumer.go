@@ -1,0 +1,32 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Consumer takes the data the receivers decode. It is called concurrently; it must not keep
+// td/ld/md after it returns. It never blocks for long: when it cannot take more it returns an
+// error wrapping ErrUnavailable.
+type Consumer interface {
+	ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome, error)
+	ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, error)
+	ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (Outcome, error)
+}
+
+// Outcome reports items refused inside an otherwise accepted request (OTLP partial success).
+type Outcome struct {
+	// Rejected is how many spans, log records or metric data points were not taken;
+	// it is clamped to the request's item count.
+	Rejected int64
+	// Message says why, for the sender; with Rejected 0 it is a warning.
+	Message string
+}
+
+// ErrUnavailable is what a Consumer wraps when it is full or stopping: the request is
+// refused as retryable (HTTP 503 with Retry-After, gRPC UNAVAILABLE with RetryInfo).
+var ErrUnavailable = errors.New("receiver: unavailable") // full or stopping -> retryable
