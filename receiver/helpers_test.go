@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
+	"fmt"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,16 +27,19 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
-// fakeConsumer keeps copies of what it is given. behave, when set, decides
-// each call's answer (after the copy is kept); gate, when set, holds each call
+// fakeConsumer keeps copies of what it accepts. behave, when set, decides
+// each call's answer from the signal, the item count and the first item's
+// name (span name, log body, metric name); gate, when set, holds each call
 // until it is closed, after signalling entered.
 type fakeConsumer struct {
-	behave  func(signal string, items int) (Outcome, error)
+	behave  func(signal string, items int, first string) (Outcome, error)
 	entered chan struct{}
 	gate    chan struct{}
 
@@ -57,16 +62,20 @@ func (f *fakeConsumer) wait(ctx context.Context) {
 	}
 }
 
-func (f *fakeConsumer) answer(signal string, items int) (Outcome, error) {
+func (f *fakeConsumer) answer(signal string, items int, first string) (Outcome, error) {
 	if f.behave == nil {
 		return Outcome{}, nil
 	}
-	return f.behave(signal, items)
+	return f.behave(signal, items, first)
 }
 
 func (f *fakeConsumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome, error) {
 	f.wait(ctx)
-	out, err := f.answer("traces", td.SpanCount())
+	first := ""
+	if rs := td.ResourceSpans(); rs.Len() > 0 && rs.At(0).ScopeSpans().Len() > 0 && rs.At(0).ScopeSpans().At(0).Spans().Len() > 0 {
+		first = rs.At(0).ScopeSpans().At(0).Spans().At(0).Name()
+	}
+	out, err := f.answer("traces", td.SpanCount(), first)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -80,7 +89,11 @@ func (f *fakeConsumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Out
 
 func (f *fakeConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, error) {
 	f.wait(ctx)
-	out, err := f.answer("logs", ld.LogRecordCount())
+	first := ""
+	if rl := ld.ResourceLogs(); rl.Len() > 0 && rl.At(0).ScopeLogs().Len() > 0 && rl.At(0).ScopeLogs().At(0).LogRecords().Len() > 0 {
+		first = rl.At(0).ScopeLogs().At(0).LogRecords().At(0).Body().AsString()
+	}
+	out, err := f.answer("logs", ld.LogRecordCount(), first)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -94,7 +107,11 @@ func (f *fakeConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, 
 
 func (f *fakeConsumer) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (Outcome, error) {
 	f.wait(ctx)
-	out, err := f.answer("metrics", md.DataPointCount())
+	first := ""
+	if rm := md.ResourceMetrics(); rm.Len() > 0 && rm.At(0).ScopeMetrics().Len() > 0 && rm.At(0).ScopeMetrics().At(0).Metrics().Len() > 0 {
+		first = rm.At(0).ScopeMetrics().At(0).Metrics().At(0).Name()
+	}
+	out, err := f.answer("metrics", md.DataPointCount(), first)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -106,7 +123,7 @@ func (f *fakeConsumer) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (
 	return out, err
 }
 
-// spans returns every span kept, flattened with its resource.
+// allTraces, allLogs and allMetrics return what was accepted.
 func (f *fakeConsumer) allTraces() []ptrace.Traces {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,6 +146,65 @@ func (f *fakeConsumer) callCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls
+}
+
+// kept is how many requests were accepted.
+func (f *fakeConsumer) kept() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.traces) + len(f.logs) + len(f.metrics)
+}
+
+// behaveByName answers by the first item's name: "unavailable" is refused
+// as retryable, "partial" has one item rejected, "fail" is an internal error.
+func behaveByName(_ string, _ int, first string) (Outcome, error) {
+	switch first {
+	case "unavailable":
+		return Outcome{}, fmt.Errorf("fake: queue full: %w", ErrUnavailable)
+	case "partial":
+		return Outcome{Rejected: 1, Message: "one item refused"}, nil
+	case "fail":
+		return Outcome{}, errors.New("fake: broken")
+	}
+	return Outcome{}, nil
+}
+
+// testTraces builds one span per name, under a resource with service.name.
+func testTraces(names ...string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	ss := rs.ScopeSpans().AppendEmpty()
+	for i, n := range names {
+		sp := ss.Spans().AppendEmpty()
+		sp.SetName(n)
+		sp.SetTraceID(pcommon.TraceID{1, 2, 3, byte(i)})
+		sp.SetSpanID(pcommon.SpanID{4, 5, byte(i)})
+		sp.SetKind(ptrace.SpanKindServer)
+		sp.SetStartTimestamp(1_700_000_000_000_000_000)
+		sp.SetEndTimestamp(1_700_000_000_100_000_000)
+		sp.Attributes().PutInt("http.response.status_code", 200)
+	}
+	return td
+}
+
+// tracesBody encodes testTraces(names...) as an OTLP/HTTP body.
+func tracesBody(t testing.TB, json bool, names ...string) []byte {
+	t.Helper()
+	req := ptraceotlp.NewExportRequestFromTraces(testTraces(names...))
+	var (
+		b   []byte
+		err error
+	)
+	if json {
+		b, err = req.MarshalJSON()
+	} else {
+		b, err = req.MarshalProto()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // loopbackConfig turns on both transports on free loopback ports.
