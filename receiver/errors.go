@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -75,10 +76,11 @@ func mapError(err error) (httpStatus int, code codes.Code, retry bool) {
 }
 
 // grpcStatus converts err into the gRPC status the client sees, with a RetryInfo
-// detail when the sender should retry.
+// detail when the sender should retry. The message is made valid UTF-8, as
+// protobuf strings must be: decoding errors may quote the bad input.
 func grpcStatus(err error) *status.Status {
 	_, code, retry := mapError(err)
-	st := status.New(code, err.Error())
+	st := status.New(code, strings.ToValidUTF8(err.Error(), "\uFFFD"))
 	if retry {
 		if d, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(RetryAfter)}); derr == nil {
 			st = d
