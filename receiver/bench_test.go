@@ -21,9 +21,13 @@ import (
 // nopConsumer takes everything and keeps nothing.
 type nopConsumer struct{}
 
-func (nopConsumer) ConsumeTraces(context.Context, ptrace.Traces) (Outcome, error)    { return Outcome{}, nil }
-func (nopConsumer) ConsumeLogs(context.Context, plog.Logs) (Outcome, error)          { return Outcome{}, nil }
-func (nopConsumer) ConsumeMetrics(context.Context, pmetric.Metrics) (Outcome, error) { return Outcome{}, nil }
+func (nopConsumer) ConsumeTraces(context.Context, ptrace.Traces) (Outcome, error) {
+	return Outcome{}, nil
+}
+func (nopConsumer) ConsumeLogs(context.Context, plog.Logs) (Outcome, error) { return Outcome{}, nil }
+func (nopConsumer) ConsumeMetrics(context.Context, pmetric.Metrics) (Outcome, error) {
+	return Outcome{}, nil
+}
 
 var _ Consumer = nopConsumer{}
 
