@@ -13,8 +13,11 @@ import (
 // td/ld/md after it returns. It never blocks for long: when it cannot take more it returns an
 // error wrapping ErrUnavailable.
 type Consumer interface {
+	// ConsumeTraces takes the spans of one request.
 	ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome, error)
+	// ConsumeLogs takes the log records of one request.
 	ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, error)
+	// ConsumeMetrics takes the metrics of one request.
 	ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (Outcome, error)
 }
 
@@ -29,4 +32,6 @@ type Outcome struct {
 
 // ErrUnavailable is what a Consumer wraps when it is full or stopping: the request is
 // refused as retryable (HTTP 503 with Retry-After, gRPC UNAVAILABLE with RetryInfo).
+// Any other Consumer error is answered as an internal error (HTTP 500, gRPC INTERNAL),
+// which OTLP senders do not retry.
 var ErrUnavailable = errors.New("receiver: unavailable") // full or stopping -> retryable

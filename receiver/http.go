@@ -225,6 +225,7 @@ func (h *httpReceiver) export(ctx context.Context, sig signal, enc *encoding, bo
 	}
 	out, err := enc.marshal(resp)
 	if err != nil {
+		h.r.log.Error("receiver: encoding a response failed", "signal", sig.String(), "error", err)
 		return nil, fmt.Errorf("receiver: encoding %s response: %w", sig, err)
 	}
 	return out, nil
@@ -239,9 +240,11 @@ func malformed(sig signal, enc *encoding, err error) error {
 // gzip bomb costs at most that much memory.
 func (h *httpReceiver) readBody(w http.ResponseWriter, req *http.Request, gz bool) (*bytes.Buffer, error) {
 	limit := h.cfg.MaxRequestBodySize
-	tooLarge := refuse(kindTooLarge, "receiver: body over max_request_body_size (%d bytes)", limit)
+	tooLarge := func() error {
+		return refuse(kindTooLarge, "receiver: body over max_request_body_size (%d bytes)", limit)
+	}
 	if req.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	var src io.Reader = http.MaxBytesReader(w, req.Body, limit)
 	buf := getBuffer()
@@ -262,7 +265,7 @@ func (h *httpReceiver) readBody(w http.ResponseWriter, req *http.Request, gz boo
 	switch {
 	case errors.As(err, &mbe), err == nil && int64(buf.Len()) > limit:
 		putBuffer(buf)
-		return nil, tooLarge
+		return nil, tooLarge()
 	case err != nil && gz:
 		putBuffer(buf)
 		return nil, refuse(kindBadRequest, "receiver: malformed gzip body: %v", err)
@@ -306,9 +309,6 @@ func (h *httpReceiver) fail(w http.ResponseWriter, enc *encoding, err error) {
 	code, _, retry := mapError(err)
 	if retry {
 		w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
-	}
-	if code == http.StatusInternalServerError {
-		h.r.log.Warn("receiver: http request failed", "error", err)
 	}
 	contentType, body := "text/plain; charset=utf-8", []byte(err.Error()+"\n")
 	if enc != nil {

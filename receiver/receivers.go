@@ -172,6 +172,7 @@ func (r *Receivers) Start(ctx context.Context) error {
 		r.announce("grpc", grpcKey, r.grpc.cfg.Endpoint, r.addrs.GRPC, gTLS != nil)
 		r.wg.Go(func() {
 			if err := r.grpc.srv.Serve(gLn); err != nil {
+				r.ready.Store(false)
 				r.log.Error("receiver: grpc server stopped", "error", err)
 			}
 		})
@@ -190,6 +191,7 @@ func (r *Receivers) Start(ctx context.Context) error {
 				err = srv.Serve(hLn)
 			}
 			if !errors.Is(err, http.ErrServerClosed) {
+				r.ready.Store(false)
 				r.log.Error("receiver: http server stopped", "error", err)
 			}
 		})
@@ -263,7 +265,7 @@ func (r *Receivers) Addrs() Addrs {
 	return r.addrs
 }
 
-// Ready reports whether the receivers are started and not shutting down.
+// Ready reports whether the receivers are started, serving, and not shutting down.
 func (r *Receivers) Ready() bool { return r.ready.Load() }
 
 // Stats returns the item counts of each enabled transport and signal (grpc
