@@ -16,6 +16,14 @@
 // INVALID_ARGUMENT, UNAUTHENTICATED, RESOURCE_EXHAUSTED and UNAVAILABLE (with
 // a RetryInfo detail). A refused request changes nothing in the consumer.
 //
+// Memory is bounded per transport: at most max_concurrent_requests requests
+// are read and handled at once (default 32; one more is refused as retryable
+// before its body is read, never queued), each at most max_request_body_size
+// (HTTP, default 20 MiB, as sent and after decompression) or
+// max_recv_msg_size_mib (gRPC, default 4 MiB). Stats counts items (spans, log
+// records, metric data points) received, accepted and refused per transport
+// and signal; received = accepted + refused always holds.
+//
 // Use:
 //
 //	cfg := receiver.ServeDefaults() // or the `receivers:` section of a config file

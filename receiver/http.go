@@ -179,7 +179,7 @@ func (h *httpReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	w.Header().Set("Content-Type", enc.contentType)
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(resp) // the sender has gone; nothing to do
+	_, _ = w.Write(resp) // a failed write means the sender has gone: nothing left to do
 }
 
 // gzipped reads Content-Encoding: ok is false for an encoding not supported.
