@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/meshobs/meshobs/exporters/outbound"
+	"github.com/meshobs/meshobs/receiver"
 )
 
 // DefaultConfigYAML is config.yaml, the documented defaults built into the binary.
@@ -40,6 +41,8 @@ type Config struct {
 	Graph GraphRules `yaml:"graph"`
 	// Exporters sends spans, metrics and access logs out; all off by default.
 	Exporters outbound.Config `yaml:"exporters"`
+	// Receivers takes OTLP in (gRPC and HTTP); off by default.
+	Receivers receiver.Config `yaml:"receivers"`
 }
 
 // Retention is how many of the newest individual entries each store keeps.
@@ -63,6 +66,22 @@ type Limits struct {
 // GraphRules turns on the servicegraph connector's span rules for the stdio
 // node's graph (see graph.SpanBuilder); Jaeger's parent/child rule is always on.
 type GraphRules struct {
+	// ClientServer pairs a client span with its server child as one call.
+	ClientServer bool `yaml:"client_server"`
+	// Messaging pairs a producer span with its consumer child as one call.
+	Messaging bool `yaml:"messaging"`
+	// VirtualNodes turns client spans with no server side into calls to virtual nodes.
+	VirtualNodes bool `yaml:"virtual_nodes"`
+	// UserNode turns root server spans into calls from the node "user".
+	UserNode bool `yaml:"user_node"`
+	// Received are the rules for spans received over OTLP (receivers:);
+	// the fields above are the stdio node's.
+	Received SpanRules `yaml:"received"`
+}
+
+// SpanRules are the servicegraph connector's span rules for one source of
+// spans; Jaeger's parent/child rule is always on.
+type SpanRules struct {
 	// ClientServer pairs a client span with its server child as one call.
 	ClientServer bool `yaml:"client_server"`
 	// Messaging pairs a producer span with its consumer child as one call.
@@ -384,6 +403,6 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, not %s", c.ShutdownTimeout))
 	}
-	errs = append(errs, c.Exporters.Validate())
+	errs = append(errs, c.Exporters.Validate(), c.Receivers.Validate())
 	return errors.Join(errs...)
 }

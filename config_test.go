@@ -19,6 +19,7 @@ func TestDefaultConfigIsConfigYAML(t *testing.T) {
 		Retention:       Retention{AccessLogs: 100_000, Spans: 100_000},
 		Limits:          Limits{MaxServices: 10_000, MaxEdges: 100_000, MaxMetricSeries: 100_000},
 		ShutdownTimeout: 5 * time.Second,
+		Graph:           GraphRules{Received: SpanRules{ClientServer: true, Messaging: true, VirtualNodes: true}},
 		Exporters: outbound.Config{
 			// queue_size, batch_size, batch_delay, metric_interval unset:
 			// the OTEL_BSP_*, OTEL_BLRP_*, OTEL_METRIC_EXPORT_* variables apply.

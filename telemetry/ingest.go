@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -267,6 +268,10 @@ func (p *Pipeline) ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, erro
 		return Outcome{}, ErrShutdown
 	}
 	forward := len(p.cfg.logProcessors) > 0
+	// OTLP groups records by resource and scope; the access logs of one
+	// request are recorded in time order, as their reporters saw them, so
+	// that first-seen orders follow the mesh rather than the grouping.
+	var entries []accesslog.Entry
 	rls := ld.ResourceLogs()
 	for i := range rls.Len() {
 		rl := rls.At(i)
@@ -288,11 +293,15 @@ func (p *Pipeline) ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, erro
 					emitUnchanged(ctx, logger, rec)
 				}
 				if e, ok := accesslog.FromRecord(rl.Resource(), rec); ok {
-					if _, err := p.record(ctx, entryRequest(&e, p.cfg.defaultService), false); err != nil {
-						return Outcome{}, err
-					}
+					entries = append(entries, e)
 				}
 			}
+		}
+	}
+	slices.SortStableFunc(entries, func(a, b accesslog.Entry) int { return a.Timestamp.Compare(b.Timestamp) })
+	for i := range entries {
+		if _, err := p.record(ctx, entryRequest(&entries[i], p.cfg.defaultService), false); err != nil {
+			return Outcome{}, err
 		}
 	}
 	return Outcome{}, nil

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -27,8 +28,10 @@ type Set struct {
 	spanProcessors []sdktrace.SpanProcessor
 	logProcessors  []sdklog.Processor
 	readers        []sdkmetric.Reader
-	counters       []*counter
-	prometheus     *promServer
+	// metricExporters are the readers' exporters, for ExportMetrics.
+	metricExporters []countingMetricExporter
+	counters        []*counter
+	prometheus      *promServer
 }
 
 // Option configures New.
@@ -182,9 +185,24 @@ func (s *Set) addLogExporter(name string, b batching, timeout time.Duration, e s
 func (s *Set) addMetricExporter(name string, interval, timeout time.Duration, e sdkmetric.Exporter) {
 	c := newCounter(name, SignalMetrics, timeout)
 	s.counters = append(s.counters, c)
+	s.metricExporters = append(s.metricExporters, countingMetricExporter{e, c})
 	s.readers = append(s.readers, sdkmetric.NewPeriodicReader(countingMetricExporter{e, c},
 		sdkmetric.WithInterval(interval),
 		sdkmetric.WithTimeout(timeout)))
+}
+
+// ExportMetrics sends metric data that did not come from the SDK's own
+// meter provider (metrics received over OTLP) to every metric exporter
+// that pushes (otlp, jaeger, stdout; Prometheus is scraped from the SDK
+// only), counted like the rest, each bounded by its exporter's timeout.
+func (s *Set) ExportMetrics(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	var errs []error
+	for _, e := range s.metricExporters {
+		ectx, cancel := context.WithTimeout(ctx, e.c.timeout)
+		errs = append(errs, e.Export(ectx, rm))
+		cancel()
+	}
+	return errors.Join(errs...)
 }
 
 // SpanProcessors returns the processors to register with every TracerProvider.
