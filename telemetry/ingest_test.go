@@ -58,7 +58,7 @@ func TestConsumeTracesBuildsTheGraphAndSignals(t *testing.T) {
 	addSpan(td, "frontend", tid, [8]byte{2}, [8]byte{1}, ptrace.SpanKindClient, 20, nil)
 	addSpan(td, "customer", tid, [8]byte{3}, [8]byte{2}, ptrace.SpanKindServer, 15, map[string]any{"http.response.status_code": 503})
 	addSpan(td, "customer", tid, [8]byte{4}, [8]byte{3}, ptrace.SpanKindClient, 5, map[string]any{"db.system": "mysql", "nested": map[string]any{"a": 1}})
-	addSpan(td, "", tid, [8]byte{5}, [8]byte{3}, ptrace.SpanKindServer, 5, nil) // no service: refused
+	addSpan(td, "", tid, [8]byte{5}, [8]byte{3}, ptrace.SpanKindServer, 5, nil)               // no service: refused
 	addSpan(td, "customer", [16]byte{}, [8]byte{6}, [8]byte{}, ptrace.SpanKindServer, 5, nil) // no trace id: refused
 
 	out, err := p.ConsumeTraces(ctx, td)
