@@ -35,6 +35,7 @@ type Node struct {
 
 	id    string // node_id from init, else each request's dest
 	out   *bufio.Writer
+	dec   decoder
 	wl    wireLine // reused decode target
 	reply []byte   // reused reply buffer
 	head  []byte   // reused envelope head buffer
@@ -149,7 +150,7 @@ func (n *Node) handleLine(line []byte) error {
 	if len(line) == 0 {
 		return nil
 	}
-	rerr, framed := decodeLine(line, &n.wl)
+	rerr, framed := n.dec.decode(line, &n.wl)
 	var env *envelope
 	if framed && n.wl.envelope {
 		env = &envelope{src: deref(n.wl.Src.get()), dest: deref(n.wl.Dest.get())}

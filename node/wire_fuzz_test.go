@@ -162,12 +162,14 @@ func maps(m map[string]rawValue) map[string]rawValue {
 	return out
 }
 
-// FuzzDecodeLine checks decodeLine against encoding/json, the reference:
-// the same verdict on every line and, when both accept, the same request.
+// FuzzDecodeLine checks the node's decoder (fastDecode, else decodeLine)
+// against encoding/json, the reference: the same verdict on every line and,
+// when both accept, the same request.
 func FuzzDecodeLine(f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}
+	var d decoder
 	f.Fuzz(func(t *testing.T, line []byte) {
 		syn := checkSyntax(line)
 		if want := stdjson.Valid(line); syn.valid != want {
@@ -184,7 +186,7 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 
 		var got wireLine
-		rerr, framed := decodeLine(line, &got)
+		rerr, framed := d.decode(line, &got)
 		if rerr != nil && rerr.Code != CodeMalformedRequest {
 			t.Fatalf("decodeLine(%q): code %d", line, rerr.Code)
 		}
@@ -249,4 +251,51 @@ func stdUnquoted(line []byte) []byte {
 			out = append(append(out, s...), 0)
 		}
 	}
+}
+
+// FuzzFastDecode checks the single-pass decoder against decodeLine: a line
+// it takes must decode to the same request, framing included, and through
+// a cache that has seen other lines.
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	var d decoder
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast wireLine
+		fast = emptyLine
+		if !fastDecode(line, &fast, &d.strs) {
+			return
+		}
+		var want wireLine
+		rerr, framed := decodeLine(line, &want)
+		if rerr != nil || !framed {
+			t.Fatalf("fastDecode takes %q, decodeLine rejects it: %v", line, rerr)
+		}
+		if !sameRequest(fast, want) || fast.envelope != want.envelope {
+			t.Fatalf("fastDecode(%q):\n got %+v\nwant %+v", line, fast, want)
+		}
+		var got wireLine
+		if rerr, framed := d.decode(line, &got); rerr != nil || !framed || !sameRequest(got, want) || got.envelope != want.envelope {
+			t.Fatalf("decoder.decode(%q) = %v:\n got %+v\nwant %+v", line, rerr, got, want)
+		}
+	})
+}
+
+// fastSeeds are lines of the shape fastDecode takes, and near misses.
+var fastSeeds = []string{
+	`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":2,"service":"payments","target_service":"notifications","duration_ms":14.55,"status":200,"method":"GET","path":"/api/v1/items"}}`,
+	`{"src":"c1","dest":"n1","body":{"type":"trace","msg_id":4,"operation":"cache.get","service":"accounts","kind":"server","duration_ms":19.92}}`,
+	` { "type" : "record" , "msg_id" : -0 , "service" : "" , "duration_ms" : 1E2 , "status" : 200.0 , "detail" : true , "raw" : false } `,
+	`{"type":"record","msg_id":null,"service":null,"duration_ms":null,"status":null,"detail":null,"body":null,"timestamp":null}`,
+	`{"type":"generate","msg_id":6,"detail":true,"format":"dot","limit":3}`,
+	`{"msg_id":"7"}`, `{"msg_id":1.5}`, `{"msg_id":true}`, `{"msg_id":9223372036854775808}`,
+	`{"timestamp":"2026-01-02T03:04:05Z"}`, `{"timestamp":1767322800000}`, `{"timestamp":true}`,
+	`{"body":{}}`, `{"body":{},"src":1}`, `{"body":{"body":{}}}`, `{"src":"a","src":"b"}`,
+	`{"duration_ms":1e309}`, `{"duration_ms":1e-400}`, `{"status":"200"}`, `{"service":"caf\u00e9"}`,
+	`{"service":"café"}`, `{"Service":"x"}`, `{"type":"record"}x`, `{"type":"record",}`, `{}`,
+	`{"src":"c1","dest":"n1","body":{"type":"query","msg_id":5,"filter":{"source_service":"api"}}}`,
 }
