@@ -1,7 +1,7 @@
 package node
 
 import (
-	"hash/maphash"
+	"encoding/binary"
 	"strconv"
 )
 
@@ -383,12 +383,12 @@ func (d *fastDec) raw(i int, r *rawValue) int {
 // stream of distinct values only evicts, never grows it. The zero value is
 // ready to use.
 type stringCache struct {
-	seed  maphash.Seed
 	slots *[cacheSlots]string
 }
 
 const (
-	cacheSlots  = 4096
+	cacheSlots  = 1 << cacheBits
+	cacheBits   = 11
 	cacheMaxLen = 128
 )
 
@@ -400,11 +400,31 @@ func (c *stringCache) get(b []byte) string {
 		return string(b)
 	}
 	if c.slots == nil {
-		c.seed, c.slots = maphash.MakeSeed(), new([cacheSlots]string)
+		c.slots = new([cacheSlots]string)
 	}
-	slot := &c.slots[maphash.Bytes(c.seed, b)%cacheSlots]
+	slot := &c.slots[slotOf(b)]
 	if *slot != string(b) {
 		*slot = string(b)
 	}
 	return *slot
 }
+
+// slotOf hashes b, 1 to cacheMaxLen bytes, from its length and its first
+// and last 8 bytes: constant time, and different enough for the names and
+// paths of a mesh. Values that collide only evict each other.
+func slotOf(b []byte) uint64 {
+	var h uint64
+	if len(b) >= 8 {
+		h = binary.LittleEndian.Uint64(b) ^ bits64(binary.LittleEndian.Uint64(b[len(b)-8:]))
+	} else {
+		for _, c := range b {
+			h = h<<8 | uint64(c)
+		}
+	}
+	h ^= uint64(len(b)) << 56
+	return (h * 0x9e3779b97f4a7c15) >> (64 - cacheBits)
+}
+
+// bits64 mixes the last 8 bytes so that a string whose first and last 8
+// bytes are equal does not hash to 0.
+func bits64(x uint64) uint64 { return x*0xff51afd7ed558ccd ^ x>>29 }
