@@ -318,12 +318,58 @@ func (d *fastDec) num(i int, f *num) int {
 	if end < 0 {
 		return -1
 	}
+	if v, ok := smallDecimal(d.b[i:end]); ok {
+		*f = num(v)
+		return end
+	}
 	v, err := strconv.ParseFloat(string(d.b[i:end]), 64)
 	if err != nil {
 		return -1 // out of range: an error decodeLine words
 	}
 	*f = num(v)
 	return end
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// smallDecimal converts a JSON number without exponent and with at most 15
+// digits, the numbers requests carry (200, 14.55), as strconv.ParseFloat
+// does: such a mantissa and the power of ten are exact float64s, and one
+// IEEE division rounds correctly. ok is false for any other number.
+func smallDecimal(b []byte) (v float64, ok bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var m uint64
+	digits, frac := 0, -1 // frac: digits after the point, -1 before it
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.':
+			frac = 0
+		default: // an exponent
+			return 0, false
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	v = float64(m)
+	if frac > 0 {
+		v /= exactPow10[frac]
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // boolean reads true, false or null into v.
@@ -362,10 +408,31 @@ func (d *fastDec) scalar(i int) int {
 // integer or null makes it bad.
 func (d *fastDec) msgID(i int, id *msgID) int {
 	end := d.scalar(i)
-	if end >= 0 {
-		_ = id.UnmarshalJSON(d.b[i:end])
+	if end < 0 {
+		return -1
 	}
+	if v, ok := smallInt(d.b[i:end]); ok {
+		id.v, id.set = v, true
+		return end
+	}
+	_ = id.UnmarshalJSON(d.b[i:end])
 	return end
+}
+
+// smallInt parses 1 to 18 digits, as strconv.ParseInt would; ok is false
+// for anything else.
+func smallInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
 }
 
 // raw keeps the JSON text of a scalar in r, as its UnmarshalJSON does.

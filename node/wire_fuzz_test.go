@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -298,4 +300,57 @@ var fastSeeds = []string{
 	`{"duration_ms":1e309}`, `{"duration_ms":1e-400}`, `{"status":"200"}`, `{"service":"caf\u00e9"}`,
 	`{"service":"café"}`, `{"Service":"x"}`, `{"type":"record"}x`, `{"type":"record",}`, `{}`,
 	`{"src":"c1","dest":"n1","body":{"type":"query","msg_id":5,"filter":{"source_service":"api"}}}`,
+}
+
+// FuzzSmallDecimal checks the fast number conversions against strconv.
+func FuzzSmallDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "200", "14.55", "0.1", "-123.456", "999999999999999", "0.000000000000001",
+		"1.5e3", "1234567890123456", "9007199254740993", "123456789012345678", "-5", "007"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) == 0 || scanNumber([]byte(s), 0) != len(s) {
+			return // fastDecode converts only what scanNumber takes
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if got, ok := smallDecimal([]byte(s)); ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
+			t.Fatalf("smallDecimal(%q) = %v, strconv: %v, %v", s, got, want, err)
+		}
+		wantInt, err := strconv.ParseInt(s, 10, 64)
+		if got, ok := smallInt([]byte(s)); ok && (err != nil || got != wantInt) {
+			t.Fatalf("smallInt(%q) = %v, strconv: %v, %v", s, got, wantInt, err)
+		}
+	})
+}
+
+// TestSmallDecimalMatchesStrconv compares the fast conversion with strconv
+// on numbers of every length and point position it takes.
+func TestSmallDecimalMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		digits := 1 + rng.IntN(15)
+		b := make([]byte, 0, 20)
+		if rng.IntN(4) == 0 {
+			b = append(b, '-')
+		}
+		point := rng.IntN(digits + 1) // digits before the point; == digits: none
+		for i := range digits {
+			if i == point && i > 0 {
+				b = append(b, '.')
+			}
+			c := byte('0' + rng.IntN(10))
+			if i == 0 && point != 1 && c == '0' {
+				c = '1' // no leading zero, as JSON requires
+			}
+			b = append(b, c)
+		}
+		if scanNumber(b, 0) != len(b) {
+			t.Fatalf("generated %q is not a JSON number", b)
+		}
+		got, ok := smallDecimal(b)
+		want, err := strconv.ParseFloat(string(b), 64)
+		if !ok || err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("smallDecimal(%q) = %v, %v; strconv %v, %v", b, got, ok, want, err)
+		}
+	}
 }
