@@ -29,7 +29,7 @@ type Collector struct {
 	// ConfigPath is the config file written from OtelcolOptions.Config.
 	ConfigPath string
 	// MetricsURL serves the collector's own metrics in the Prometheus text
-	// format (otelcol_receiver_accepted_spans_total, ...).
+	// format (otelcol_receiver_accepted_spans, ...).
 	MetricsURL string
 
 	client *http.Client
@@ -93,14 +93,16 @@ func (c *Collector) Metrics(ctx context.Context) ([]Sample, error) {
 }
 
 // AcceptedSpans is the number of spans the collector's receivers have
-// accepted so far (otelcol_receiver_accepted_spans_total, all receivers).
+// accepted so far (otelcol_receiver_accepted_spans, all receivers; with the
+// _total suffix where the exporter adds one).
 func (c *Collector) AcceptedSpans(ctx context.Context) (float64, error) {
 	s, err := c.Metrics(ctx)
 	if err != nil {
 		return 0, err
 	}
-	sum, _ := Sum(s, "otelcol_receiver_accepted_spans_total", nil)
-	return sum, nil
+	sum, _ := Sum(s, "otelcol_receiver_accepted_spans", nil)
+	total, _ := Sum(s, "otelcol_receiver_accepted_spans_total", nil)
+	return sum + total, nil
 }
 
 // WaitForAcceptedSpans waits until the receivers have accepted at least n

@@ -132,9 +132,8 @@ func TestOtelcolComponents(t *testing.T) {
 // component it does not have, and says which.
 func TestOtelcolBadConfig(t *testing.T) {
 	bin := tooltest.Binary(t, tooltest.Otelcol)
-	cmd := exec.Command(bin, "validate", "--config=yaml:exporters::nosuch::{}")
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "nosuch") {
-		t.Fatalf("validate of an unknown exporter: %v\n%s", err, out)
+	out, err := exec.Command(bin, "validate", "--config=yaml:exporters::nosuch: {}").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unknown type: "nosuch"`) || !strings.Contains(string(out), "load_balancing") {
+		t.Fatalf("validate of an unknown exporter: %v, want an error naming it and the valid types\n%s", err, out)
 	}
 }

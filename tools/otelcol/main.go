@@ -12,6 +12,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"
@@ -31,8 +32,20 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 )
 
-// version is the collector core release the distribution is built from.
-const version = "0.161.0-meshobs"
+// version returns the version of a dependency as go.mod pinned it.
+func version(path string) string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range info.Deps {
+			if m.Path == path {
+				return m.Version
+			}
+		}
+	}
+	return "(unknown)"
+}
+
+// module returns "path version" of a dependency, for `otelcol components`.
+func module(path string) string { return path + " " + version(path) }
 
 func components() (otelcol.Factories, error) {
 	var (
@@ -58,6 +71,19 @@ func components() (otelcol.Factories, error) {
 		return f, fmt.Errorf("otelcol: connectors: %w", err)
 	}
 	f.Telemetry = otelconftelemetry.NewFactory()
+	// Shown by `otelcol components`.
+	f.ReceiverModules = map[component.Type]string{
+		otlpreceiver.NewFactory().Type(): module("go.opentelemetry.io/collector/receiver/otlpreceiver"),
+	}
+	f.ExporterModules = map[component.Type]string{
+		otlpexporter.NewFactory().Type():          module("go.opentelemetry.io/collector/exporter/otlpexporter"),
+		debugexporter.NewFactory().Type():         module("go.opentelemetry.io/collector/exporter/debugexporter"),
+		nopexporter.NewFactory().Type():           module("go.opentelemetry.io/collector/exporter/nopexporter"),
+		loadbalancingexporter.NewFactory().Type(): module("github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"),
+	}
+	f.ConnectorModules = map[component.Type]string{
+		spanmetricsconnector.NewFactory().Type(): module("github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"),
+	}
 	return f, nil
 }
 
@@ -66,7 +92,7 @@ func main() {
 		BuildInfo: component.BuildInfo{
 			Command:     "otelcol",
 			Description: "meshobs test collector (otlp, otlp_grpc, debug, nop, load_balancing, span_metrics)",
-			Version:     version,
+			Version:     version("go.opentelemetry.io/collector/otelcol"),
 		},
 		Factories: components,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
