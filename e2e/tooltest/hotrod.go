@@ -100,6 +100,9 @@ func StartHotROD(t testing.TB, opts HotRODOptions) *HotRODApp {
 		}
 		h.Process = p
 		err = p.WaitReady(opts.StartTimeout, func() error {
+			if err := p.checkBinds(); err != nil {
+				return err
+			}
 			for _, a := range []string{h.CustomerAddr, h.DriverAddr, h.RouteAddr} {
 				if err := dialable(a); err != nil {
 					return err

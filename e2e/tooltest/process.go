@@ -155,21 +155,26 @@ func (p *Process) Output() string {
 	return string(b)
 }
 
-// errExited is returned by WaitReady when the process exits first.
-var errExited = errors.New("exited")
+// ErrNotReady wrapped in the error of a WaitReady condition stops the wait
+// at once: the process will never be ready (it logged a fatal error).
+var ErrNotReady = errors.New("will not be ready")
 
-// WaitReady polls ready until it returns nil, the process exits or timeout
-// passes; the error then carries ready's last error and the tail of the log.
+// WaitReady polls ready until it returns nil, the process exits, ready's
+// error wraps ErrNotReady, or timeout passes; the error then carries ready's
+// last error and the tail of the log.
 func (p *Process) WaitReady(timeout time.Duration, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
 		if p.Exited() {
-			return fmt.Errorf("%s %w before it was ready (%v)\n--- %s output (%s) ---\n%s",
-				p.Name, errExited, p.waitErr, p.Name, p.LogPath, tail(p.Output(), 8000))
+			return fmt.Errorf("%s exited before it was ready (%v)\n--- %s output (%s) ---\n%s",
+				p.Name, p.waitErr, p.Name, p.LogPath, tail(p.Output(), 8000))
 		}
 		err := ready()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, ErrNotReady) {
+			return fmt.Errorf("%s: %v\n--- %s output (%s) ---\n%s", p.Name, err, p.Name, p.LogPath, tail(p.Output(), 8000))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready after %s: %v\n--- %s output (%s) ---\n%s",
@@ -182,10 +187,23 @@ func (p *Process) WaitReady(timeout time.Duration, ready func() error) error {
 	}
 }
 
+// addrInUse is how Go programs (and so every tool here) report a port taken.
+const addrInUse = "address already in use"
+
 // portClash reports whether a start failed because a port it was given was
 // taken by someone else between FreePorts and the bind.
 func (p *Process) portClash(err error) bool {
-	return errors.Is(err, errExited) && strings.Contains(p.Output(), "address already in use")
+	return err != nil && strings.Contains(p.Output(), addrInUse)
+}
+
+// checkBinds is a readiness condition that fails at once when the process
+// logged that a port was taken, for programs that log it and run on (HotROD
+// starts its services in goroutines).
+func (p *Process) checkBinds() error {
+	if strings.Contains(p.Output(), addrInUse) {
+		return fmt.Errorf("%w: a port it was given is taken", ErrNotReady)
+	}
+	return nil
 }
 
 // startRetrying calls try (which starts a process on new free ports and
