@@ -2,6 +2,8 @@ module github.com/meshobs/meshobs/tools/jaeger
 
 go 1.26
 
+// Jaeger v1.75.0, the approved release (v1.76.0 is served but not approved),
+// and its HotROD demo from the same module. tools/build.sh builds both.
 tool (
 	github.com/jaegertracing/jaeger/cmd/jaeger
 	github.com/jaegertracing/jaeger/examples/hotrod

@@ -2,6 +2,14 @@ module github.com/meshobs/meshobs/tools/otelcol
 
 go 1.26.0
 
+// The meshobs test collector (main.go): collector core v0.161.0 / v1.67.0,
+// the release that goes with contrib v0.161.0.
+//
+// The load_balancing exporter v0.161.0 requires servicediscovery v1.48.0,
+// which the Go module proxy refuses here (403 "This module version is not
+// available"). v1.40.2, the version it serves, builds with the same API; only
+// the exporter's AWS Cloud Map resolver uses it, and the tests use the static
+// resolver.
 replace github.com/aws/aws-sdk-go-v2/service/servicediscovery => github.com/aws/aws-sdk-go-v2/service/servicediscovery v1.40.2
 
 require (

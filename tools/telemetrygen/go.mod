@@ -2,6 +2,7 @@ module github.com/meshobs/meshobs/tools/telemetrygen
 
 go 1.26.0
 
+// telemetrygen from collector-contrib v0.161.0. tools/build.sh builds it.
 tool github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen
 
 require (
