@@ -322,7 +322,7 @@ func entryRequest(e *accesslog.Entry, defaultService string) *Request {
 		r.Source, r.Target = e.Source, e.Target
 	}
 	if r.Service == "" {
-		r.Service = cmpOr(e.Source, e.Target, defaultService)
+		r.Service = cmpOr(e.Source, defaultService) // an unknown reporter is not guessed from the target
 	}
 	return r
 }
