@@ -31,7 +31,7 @@ var endpoints = map[string]*endpoint{
 		params: []string{"source_service", "target_service", "status", "status_class", "detail", "raw", "limit"},
 		answer: (*Server).logs,
 	},
-	"/api/stats":  {params: []string{"service"}, answer: (*Server).stats},
+	"/api/stats": {params: []string{"service"}, answer: (*Server).stats},
 	tracesPrefix: {answer: (*Server).trace},
 }
 
