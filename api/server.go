@@ -39,6 +39,10 @@ type Server struct {
 	ln     net.Listener
 	served chan struct{} // closed when Serve has returned
 	closed bool
+
+	connMu   sync.Mutex
+	fresh    map[net.Conn]struct{} // connections that have sent no byte yet
+	stopping bool
 }
 
 // Option configures New.
@@ -140,7 +144,9 @@ func (s *Server) Start(ctx context.Context) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ConnState:         s.trackConn,
 	}
+	s.fresh = make(map[net.Conn]struct{})
 	s.served = make(chan struct{})
 	go func(srv *http.Server, served chan struct{}) {
 		defer close(served)
@@ -173,6 +179,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
+	// http.Server.Shutdown waits up to 5 s for a connection that has sent
+	// nothing yet, such as the spare ones a browser opens ahead of need: it
+	// holds no request, so close it now (and any that opens from now on).
+	s.connMu.Lock()
+	s.stopping = true
+	for c := range s.fresh {
+		_ = c.Close()
+	}
+	s.connMu.Unlock()
 	err := srv.Shutdown(ctx)
 	if err != nil {
 		err = errors.Join(err, srv.Close())
@@ -182,6 +197,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("api: shutdown: %w", err)
 	}
 	return nil
+}
+
+// trackConn keeps the set of connections that have sent no byte yet.
+func (s *Server) trackConn(c net.Conn, state http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch state {
+	case http.StateNew:
+		if s.stopping {
+			_ = c.Close()
+			return
+		}
+		s.fresh[c] = struct{}{}
+	default:
+		delete(s.fresh, c)
+	}
 }
 
 // exposure returns the warnings an endpoint deserves: beyond loopback,

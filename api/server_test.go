@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -439,5 +440,36 @@ func TestStartOnTakenPortNamesTheKey(t *testing.T) {
 	}
 	if err := b.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "api.endpoint") {
 		t.Errorf("Start on a taken port: %v", err)
+	}
+}
+
+// TestShutdownDoesNotWaitForSilentConnections: a connection that has sent
+// nothing (a browser's spare one) does not hold Shutdown up (net/http
+// alone waits 5 s for it).
+func TestShutdownDoesNotWaitForSilentConnections(t *testing.T) {
+	s, err := api.New(api.Config{Endpoint: "127.0.0.1:0"}, newPipeline(t).Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var d net.Dialer
+	c, err := d.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r := get(t, s, "/healthz"); r.status != 200 { // the server has seen the silent one by now
+		t.Fatal(r.status)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v with a silent connection open", d)
 	}
 }

@@ -61,12 +61,16 @@
     const t0 = performance.now();
     try {
       const g = await api("/api/graph?detail=true");
-      rates(g, performance.now());
+      const t1 = performance.now();
+      rates(g, t1);
       state.graph = g;
       drawGraph(g);
       if (probe.firstRenderMs == null && g.nodes.length) {
+        const t2 = performance.now();
         view.gNodes.getBBox(); // force style and layout: count them in
-        probe.firstRenderMs = performance.now() - t0;
+        const t3 = performance.now();
+        probe.firstRenderMs = t3 - t0;
+        probe.first = { fetchMs: t1 - t0, layoutMs: probe.layoutMs, drawMs: probe.drawMs, styleMs: t3 - t2 };
       }
       await Promise.all([refreshSignals(), refreshLogs()]);
       setStatus("ok", "live · updated " + fmt.time(new Date()).slice(0, 8));
@@ -115,30 +119,32 @@
       state.nodesKey = key;
       fillSelect($("#f-source"), g.nodes, state.filters.source);
       fillSelect($("#f-target"), g.nodes, state.filters.target);
+      $("#services").replaceChildren(...g.nodes.map((n) => h("option", { value: n })));
     }
     if (!state.selected) renderSide();
   }
 
   function summary(g) {
-    let req = 0, err = 0, rps = 0, known = false;
+    let req = 0, err = 0, rps = 0;
     for (const e of g.edges) {
       req += e.request_count;
       err += e.error_count || 0;
-      if (e.rps != null) { rps += e.rps; known = true; }
+      rps += e.rps || 0;
     }
     $("#summary").replaceChildren(
       h("span", {}, h("b", {}, fmt.count(g.nodes.length)), " services"),
       h("span", {}, h("b", {}, fmt.count(g.edges.length)), " edges"),
-      h("span", {}, h("b", {}, known ? fmt.rate(rps) : fmt.count(req)), known ? "" : " requests"),
+      rps > 0 ? h("span", {}, h("b", {}, fmt.rate(rps))) : h("span", {}, h("b", {}, fmt.count(req)), " requests"),
       h("span", { class: health(req, err) }, h("b", {}, fmt.pct(req ? err / req : 0)), " 5xx"));
   }
 
   // ---- side panel -----------------------------------------------------------
 
-  function select(name) {
+  function select(name, reveal) {
     state.selected = name;
     state.signals = null;
     view.select(name);
+    if (name && reveal) view.reveal(name);
     renderSide();
     if (name) refreshSignals();
   }
@@ -157,26 +163,27 @@
     renderSide();
   }
 
-  function edgeLabel(e) { return e.rps == null ? fmt.count(e.request_count) : fmt.rate(e.rps); }
+  // edgeLabel is an edge's rate, or its count while it has none.
+  function edgeLabel(e) { return e.rps > 0 ? fmt.rate(e.rps) : fmt.count(e.request_count) + " req"; }
 
   function edgeTable(edges, peerOf, heading) {
     if (!edges.length) return h("p", { class: "muted" }, "none");
     return h("table", { class: "mini" },
-      h("thead", {}, h("tr", {}, h("th", {}, heading), h("th", { class: "num" }, state.prev ? "rate" : "requests"), h("th", { class: "num" }, "5xx"), h("th", { class: "num" }, "p95"))),
+      h("thead", {}, h("tr", {}, h("th", {}, heading), h("th", { class: "num" }, "traffic"), h("th", { class: "num" }, "5xx"), h("th", { class: "num" }, "p95"))),
       h("tbody", {}, edges.map((e) => {
         const peer = peerOf(e);
         const ratio = e.request_count ? (e.error_count || 0) / e.request_count : 0;
         return h("tr", {},
           h("td", {}, h("i", { class: "sw " + health(e.request_count, e.error_count || 0) }),
-            h("button", { type: "button", class: "link", onclick: () => select(peer), title: "Select " + peer }, peer)),
+            h("button", { type: "button", class: "link", onclick: () => select(peer, true), title: "Select " + peer }, peer)),
           h("td", { class: "num" }, edgeLabel(e)),
           h("td", { class: "num" }, fmt.pct(ratio)),
           h("td", { class: "num" }, fmt.ms((e.latency_ms || {}).p95)));
       })));
   }
 
-  function tile(label, value, sub, cls) {
-    return h("div", { class: "tile " + (cls || "") }, h("div", { class: "tile-label" }, label), h("div", { class: "tile-value" }, value), h("div", { class: "tile-sub" }, sub || ""));
+  function tile(label, value, sub, cls, title) {
+    return h("div", { class: "tile " + (cls || ""), title }, h("div", { class: "tile-label" }, label), h("div", { class: "tile-value" }, value), h("div", { class: "tile-sub" }, sub || ""));
   }
 
   function renderSide() {
@@ -200,9 +207,9 @@
     } else {
       const d = sig.data, lat = d.latency_ms;
       body.push(h("div", { class: "tiles signals", id: "signals" },
-        tile("Requests", fmt.count(d.request_count), fmt.rate(d.rate_per_s) + " (60 s)"),
+        tile("Requests", fmt.count(d.request_count), fmt.rate(d.rate_per_s), "", "rate: the mean over the last 60 s"),
         tile("5xx errors", fmt.pct(d.error_rate), fmt.count(d.error_count) + " of " + fmt.count(d.request_count), health(d.request_count, d.error_count)),
-        tile("Latency p95", fmt.ms(lat.p95), "p50 " + fmt.ms(lat.p50) + " · p99 " + fmt.ms(lat.p99))));
+        tile("Latency p95", fmt.ms(lat.p95), "p99 " + fmt.ms(lat.p99))));
       body.push(h("h3", {}, "Latency"),
         h("table", { class: "mini lat" }, h("tr", {}, ["p50", "p90", "p95", "p99", "max"].map((p) => h("th", { class: "num" }, p))),
           h("tr", {}, ["p50", "p90", "p95", "p99", "max"].map((p) => h("td", { class: "num" }, fmt.ms(lat[p]))))));
@@ -240,7 +247,7 @@
         tile("5xx errors", fmt.pct(req ? err / req : 0), fmt.count(err) + " requests", health(req, err))),
       h("h3", {}, "Busiest edges"), list(busiest, edgeLabel),
       h("h3", {}, "Most 5xx"), list(failing, (e) => fmt.pct(ratio(e))),
-      h("p", { class: "muted hint" }, "Click a service for its golden signals and edges; drag to pan, scroll to zoom."));
+      h("p", { class: "muted side-hint" }, "Click a service for its golden signals and edges; drag to pan, scroll to zoom."));
   }
 
   // ---- access log -----------------------------------------------------------
@@ -373,7 +380,11 @@
 
   $("#zoom-in").addEventListener("click", () => view.zoomBy(1.25));
   $("#zoom-out").addEventListener("click", () => view.zoomBy(0.8));
-  $("#zoom-fit").addEventListener("click", () => { view.userMoved = false; view.fit(); });
+  $("#zoom-fit").addEventListener("click", () => { view.userMoved = false; view.fit(true); });
+  $("#find").addEventListener("change", (e) => {
+    const name = e.target.value.trim();
+    if (view.nodes.has(name)) select(name, true);
+  });
   window.addEventListener("resize", () => { if (!view.userMoved) view.fit(); });
 
   probe.view = view;

@@ -70,12 +70,12 @@ const TraceView = (() => {
         chip, h("b", {}, sp.service), " ", h("span", { class: "op" }, sp.operation),
         err ? h("span", { class: "err-mark", title: `HTTP ${sp.status}` }, "!") : null);
       name.style.paddingLeft = (8 + depth * 14) + "px";
-      const bar = h("div", { class: "bar" + (err ? " err" : "") });
+      const bar = h("div", { class: "wf-bar" + (err ? " err" : "") });
       bar.style.left = left + "%";
       bar.style.width = width + "%";
       bar.style.background = color;
       const dur = h("span", { class: "dur" }, fmt.ms(sp.duration_ms));
-      if (left + width > 80) { dur.classList.add("before"); dur.style.right = (100 - left) + "%"; } else dur.style.left = (left + width) + "%";
+      dur.style.left = (left + width) + "%"; // the column keeps room for it at 100%
       const row = h("div", { class: "wf-row span" + (err ? " err" : ""), tabindex: "0", "data-span": sp.span_id },
         name, h("div", { class: "wf-time" }, bar, dur));
       const detail = details(sp, t0);
