@@ -200,7 +200,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("DemoMesh", func(t *testing.T) {
 		// One more access-log entry carries the demo trace's id, so that a
 		// log row can open it.
-		p := newPipeline(t, `{"type":"record","service":"frontend","target_service":"cart","method":"POST","path":"/cart/checkout","duration_ms":80,"status":200,"trace_id":"`+demoTrace+`"}`)
+		p := newPipelineAt(t, tickingClock(time.Millisecond), `{"type":"record","service":"frontend","target_service":"cart","method":"POST","path":"/cart/checkout","duration_ms":80,"status":200,"trace_id":"`+demoTrace+`"}`)
 		q := p.Query()
 		s := startServer(t, api.Config{Auth: api.AuthConfig{BearerTokenFile: writeToken(t, "demo-token")}}, q)
 		tb := openTab(t, bctx, "http://"+s.Addr()+"/?token=demo-token&refresh=1")
@@ -403,6 +403,13 @@ func testDemoMesh(t *testing.T, tb *tab, p *telemetry.Pipeline) {
 	}
 	tb.do(chromedp.Click(chromedp.CSS(`#logs .trace-link`)))
 	waitTrace()
+	// A span's row opens its details.
+	child := eval[string](tb, `document.querySelectorAll("#waterfall .wf-row.span")[1].dataset.span`)
+	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#waterfall [data-span=%q]`, child))))
+	tb.wait(`document.querySelector("#waterfall .wf-detail:not([hidden])")`)
+	if got := eval[string](tb, `document.querySelector("#waterfall .wf-detail:not([hidden])").textContent`); !strings.Contains(got, "http.route/cart/checkout") || !strings.Contains(got, "kindserver") {
+		t.Errorf("span details: %s", got)
+	}
 	if got := eval[string](tb, `location.hash`); got != "#trace="+demoTrace {
 		t.Errorf("hash %q", got)
 	}

@@ -29,7 +29,18 @@ const (
 )
 
 // Config is the `api` section of the configuration file. The zero value is
-// off (no endpoint); every zero limit stands for its documented default.
+// off (no endpoint); every zero limit stands for its documented default:
+//
+//	api:
+//	  endpoint: 127.0.0.1:4319           # empty: off
+//	  auth: {bearer_token_file: ""}      # a file holding the token; empty: no auth
+//	  tls: {cert_file: "", key_file: ""} # both: HTTPS
+//	  max_concurrent_requests: 32        # beyond: 503 with Retry-After, at once
+//	  read_header_timeout: 5s
+//	  read_timeout: 10s
+//	  write_timeout: 30s
+//	  idle_timeout: 60s
+//	  max_header_bytes: 65536
 type Config struct {
 	// Endpoint is the host:port to listen on; empty: the API is off.
 	// DefaultEndpoint is loopback; any other host should have TLS and auth.
@@ -74,7 +85,7 @@ func (c Config) Enabled() bool { return c.Endpoint != "" }
 
 // Validate reports every invalid value, naming its key (api.endpoint, ...).
 // It reads no file: New does, and reports what it cannot read.
-func (c *Config) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	if c.Endpoint != "" {
 		if err := checkEndpoint(c.Endpoint); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,10 +28,23 @@ const demoTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
 var fixedNow = time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
 
 // newPipeline returns a pipeline fed with examples/demo.jsonl and then
-// extra (request lines), through the stdio node.
+// extra (request lines), through the stdio node; its clock stands still.
 func newPipeline(t testing.TB, extra ...string) *telemetry.Pipeline {
 	t.Helper()
-	p, err := telemetry.New(telemetry.WithClock(func() time.Time { return fixedNow }))
+	return newPipelineAt(t, func() time.Time { return fixedNow }, extra...)
+}
+
+// tickingClock returns a clock that starts at fixedNow and moves on by
+// step at each reading: reproducible, and yet not every entry at one instant.
+func tickingClock(step time.Duration) func() time.Time {
+	var n atomic.Int64
+	return func() time.Time { return fixedNow.Add(time.Duration(n.Add(1)) * step) }
+}
+
+// newPipelineAt is newPipeline with the clock now.
+func newPipelineAt(t testing.TB, now func() time.Time, extra ...string) *telemetry.Pipeline {
+	t.Helper()
+	p, err := telemetry.New(telemetry.WithClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}

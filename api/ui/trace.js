@@ -32,8 +32,14 @@ const TraceView = (() => {
     return out;
   }
 
+  // ticks returns the time axis' marks: round steps (1, 2, 2.5 or 5 times
+  // a power of ten), about four of them.
   function ticks(total) {
-    return [0, 0.25, 0.5, 0.75, 1].map((f) => ({ f, label: fmt.ms(total * f) }));
+    const raw = total / 4, p = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * p).find((st) => st >= raw);
+    const out = [];
+    for (let i = 0; i * step <= total * (1 + 1e-9); i++) out.push({ f: i * step / total, label: i ? fmt.ms(i * step) : "0" });
+    return out;
   }
 
   // render draws trace (the /api/traces reply) into container and returns
@@ -53,7 +59,7 @@ const TraceView = (() => {
     const axis = h("div", { class: "wf-row wf-axis" },
       h("div", { class: "wf-name" }, "Service · operation"),
       h("div", { class: "wf-time" }, ticks(total).map((t) => {
-        const tick = h("span", { class: "tick" }, t.label);
+        const tick = h("span", { class: t.f > 0.92 ? "tick end" : "tick" }, t.label);
         tick.style.left = (t.f * 100) + "%";
         return tick;
       })));
