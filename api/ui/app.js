@@ -60,7 +60,7 @@
     polling = true;
     const t0 = performance.now();
     try {
-      const g = await api("/api/graph?detail=true");
+      const g = await api("api/graph?detail=true");
       const t1 = performance.now();
       rates(g, t1);
       state.graph = g;
@@ -153,7 +153,7 @@
     const name = state.selected;
     if (!name) return;
     try {
-      const r = await api("/api/stats?service=" + encodeURIComponent(name));
+      const r = await api("api/stats?service=" + encodeURIComponent(name));
       if (state.selected !== name) return;
       state.signals = { service: name, data: r.services[0] || null };
     } catch (e) {
@@ -286,7 +286,7 @@
     if (f.cls) q.set("status_class", f.cls);
     let r;
     try {
-      r = await api("/api/logs?" + q);
+      r = await api("api/logs?" + q);
     } catch (e) {
       if (seq === logSeq) $("#log-count").textContent = e.message;
       return;
@@ -335,7 +335,7 @@
     const seq = ++traceSeq;
     showTrace(id, null, "Loading…");
     try {
-      const t = await api("/api/traces/" + id);
+      const t = await api("api/traces/" + id);
       if (seq !== traceSeq) return;
       showTrace(id, t);
     } catch (e) {

@@ -5,7 +5,7 @@
 (() => {
   const KEY = "meshobs.token";
   const TRIED = "meshobs.token.tried";
-  const go = (tok) => location.replace("/?token=" + encodeURIComponent(tok) + location.hash);
+  const go = (tok) => location.replace("?token=" + encodeURIComponent(tok) + location.hash);
   const held = sessionStorage.getItem(KEY);
   if (held && !sessionStorage.getItem(TRIED)) {
     sessionStorage.setItem(TRIED, "1");
