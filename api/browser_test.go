@@ -344,6 +344,14 @@ func testDemoMesh(t *testing.T, tb *tab, p *telemetry.Pipeline) {
 	}
 	tb.screenshot("demo", filepath.Join("..", "docs", "ui-demo.png"))
 
+	// Hovering a service gives its tally.
+	center := eval[[]float64](tb, `(() => { const r = document.querySelector('#nodes .node[data-name="catalog"] .ring').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`)
+	tb.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, center[0], center[1]))
+	tb.wait(`document.querySelector('#nodes .node[data-name="catalog"] > title')`)
+	if got := eval[string](tb, `document.querySelector('#nodes .node[data-name="catalog"] > title').textContent`); got != "catalog\nin: 3 requests, 1 5xx (33%)\nout: 2 requests" {
+		t.Errorf("catalog's tooltip %q", got)
+	}
+
 	// A click on a service shows its golden signals and its edges.
 	tb.do(chromedp.Click(chromedp.CSS(`#nodes .node[data-name="catalog"]`)))
 	tb.wait(`document.querySelector("#signals")`)

@@ -33,6 +33,17 @@
 // its URL; a browser asking for / without a token gets a small page that asks
 // for it, reusing the tab's stored token when there is one.
 //
+// The UI (ui/: plain HTML, CSS and JavaScript, no build step) polls
+// /api/graph?detail=true every 3 s (?refresh=SECONDS), computes each edge's
+// requests per second from the change of its request_count, and lays the
+// graph out left to right with the vendored dagre (ui/vendor, refreshed by
+// ui/vendor/refresh.sh); it lays out again only when services or edges
+// appear, so zoom, pan and selection survive refreshes. A service's panel
+// reads /api/stats, the access-log panel /api/logs?raw=true, the trace view
+// /api/traces/{trace_id}. The browser tests (TestBrowser, headless Chromium
+// through chromedp) check it; `go test ./api -run TestBrowser/DemoMesh
+// -update` rewrites docs/ui-demo.png.
+//
 // Ingest is never starved by readers: requests beyond
 // max_concurrent_requests are refused at once with 503 (never queued), and
 // every request is bounded by header, read, write and idle timeouts and a

@@ -106,8 +106,8 @@ const GraphView = (() => {
       this.view = { x: 0, y: 0, k: 1 };
       this.userMoved = false;   // once the user zooms or pans, layouts keep the view
       this.key = null;          // identity of the drawn node and edge sets
-      this.nodes = new Map();   // name -> {el, ring, center, r, title}
-      this.edges = new Map();   // "src\u0001dst" -> {el, label, points, source, target, title}
+      this.nodes = new Map();   // name -> {el, ring, halo, center, r, tally}
+      this.edges = new Map();   // "src\u0001dst" -> {el, label, points, source, target, data}
       this.size = { w: 0, h: 0 };
       this.selected = null;
       this.labelWidth = Math.ceil(textWidth("99.99 rps · 100% · p95 999 ms", EDGE_FONT)) + 6;
@@ -169,21 +169,19 @@ const GraphView = (() => {
         const center = { x: p.x, y: p.y - (LABEL_GAP + 6) / 2 };
         const el = s("g", { class: "node", transform: `translate(${center.x.toFixed(1)},${center.y.toFixed(1)})` });
         el.dataset.name = name;
-        const title = s("title");
         const halo = s("circle", { class: "halo", r: R_MAX + 6 });
         const ring = s("circle", { class: "ring", r: R_MAX });
         const label = s("text", { class: "node-label", y: R_MAX + LABEL_GAP });
         label.textContent = short(name);
-        el.append(title, halo, ring, label);
+        el.append(halo, ring, label);
         dn.append(el);
-        this.nodes.set(name, { el, ring, halo, center, r: R_MAX, title });
+        this.nodes.set(name, { el, ring, halo, center, r: R_MAX, tally: null });
       }
       for (const e of edges) {
         const de2 = g.edge(ids.get(e.source), ids.get(e.target));
         const points = de2.points.map((p) => ({ x: p.x, y: p.y }));
         const el = s("path", { class: "edge" });
-        const title = s("title");
-        el.append(title);
+        el.dataset.key = e.source + "\u0001" + e.target;
         // The label sits on its edge, where dagre kept room for it (small
         // graphs), or at the edge's middle point (big ones).
         const at = de2.x != null ? de2 : points[Math.floor(points.length / 2)];
@@ -191,7 +189,7 @@ const GraphView = (() => {
         label.append(s("rect", { y: -8, height: 16, rx: 3 }), s("text", { y: 4 }));
         de.append(el);
         dl.append(label);
-        this.edges.set(e.source + "\u0001" + e.target, { el, label, points, source: e.source, target: e.target, title });
+        this.edges.set(e.source + "\u0001" + e.target, { el, label, points, source: e.source, target: e.target, data: e });
       }
       this.gEdges.append(de);
       this.gLabels.append(dl);
@@ -219,7 +217,7 @@ const GraphView = (() => {
         n.halo.setAttribute("r", (n.r + 6).toFixed(1));
         const req = inReq.get(name) || 0, err = inErr.get(name) || 0;
         n.el.setAttribute("class", "node " + (req ? health(req, err) : "root"));
-        n.title.textContent = `${name}\nin: ${fmt.count(req)} requests, ${fmt.count(err)} 5xx (${fmt.pct(req ? err / req : 0)})\nout: ${fmt.count(outReq.get(name) || 0)} requests`;
+        n.tally = { req, err, out: outReq.get(name) || 0 };
       }
       for (const e of edges) {
         const d = this.edges.get(e.source + "\u0001" + e.target);
@@ -233,7 +231,7 @@ const GraphView = (() => {
         const hl = health(e.request_count, e.error_count || 0);
         d.el.setAttribute("class", "edge " + hl);
         d.el.setAttribute("marker-end", `url(#arrow-${hl})`);
-        d.el.style.strokeWidth = (1.2 + 2.3 * Math.sqrt(e.request_count / maxEdge)).toFixed(2);
+        d.el.setAttribute("stroke-width", (1.2 + 2.3 * Math.sqrt(e.request_count / maxEdge)).toFixed(2));
         d.label.setAttribute("class", "edge-label " + hl);
         const lat = e.latency_ms || {};
         const ratio = e.request_count ? (e.error_count || 0) / e.request_count : 0;
@@ -246,9 +244,7 @@ const GraphView = (() => {
           d.label.firstChild.setAttribute("x", -w / 2);
           d.label.firstChild.setAttribute("width", w);
         }
-        d.title.textContent = `${e.source} → ${e.target}\n${fmt.count(e.request_count)} requests` +
-          (e.rps == null ? "" : ` (${fmt.rate(e.rps)} now)`) +
-          `, ${fmt.count(e.error_count || 0)} 5xx (${fmt.pct(ratio)})\np50 ${fmt.ms(lat.p50)} · p95 ${fmt.ms(lat.p95)} · p99 ${fmt.ms(lat.p99)} · max ${fmt.ms(lat.max)}`;
+        d.data = e;
       }
     }
 
@@ -324,8 +320,29 @@ const GraphView = (() => {
       this.svg.classList.toggle("very-far", v.k < NAMES);
     }
 
+    // tooltip returns the hover text of a node or an edge element, built
+    // when the pointer comes (not for every element at every refresh).
+    tooltip(el) {
+      if (el.classList.contains("node")) {
+        const name = el.dataset.name, t = this.nodes.get(name).tally;
+        return `${name}\nin: ${fmt.count(t.req)} requests, ${fmt.count(t.err)} 5xx (${fmt.pct(t.req ? t.err / t.req : 0)})\nout: ${fmt.count(t.out)} requests`;
+      }
+      const e = this.edges.get(el.dataset.key).data, lat = e.latency_ms || {};
+      const ratio = e.request_count ? (e.error_count || 0) / e.request_count : 0;
+      return `${e.source} → ${e.target}\n${fmt.count(e.request_count)} requests` +
+        (e.rps > 0 ? ` (${fmt.rate(e.rps)} now)` : "") +
+        `, ${fmt.count(e.error_count || 0)} 5xx (${fmt.pct(ratio)})\np50 ${fmt.ms(lat.p50)} · p95 ${fmt.ms(lat.p95)} · p99 ${fmt.ms(lat.p99)} · max ${fmt.ms(lat.max)}`;
+    }
+
     bindPanZoom() {
       const svg = this.svg;
+      svg.addEventListener("pointerover", (e) => {
+        const el = e.target.closest(".node, .edge");
+        if (!el) return;
+        let title = el.querySelector(":scope > title");
+        if (!title) el.prepend(title = s("title"));
+        title.textContent = this.tooltip(el);
+      });
       svg.addEventListener("wheel", (e) => {
         e.preventDefault();
         const r = svg.getBoundingClientRect();
