@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"slices"
 	"strconv"
 	"sync"
@@ -137,7 +138,7 @@ func (p *Pipeline) countSpanRequest(ctx context.Context, svc *admitted, ro sdktr
 // spanStatus returns a span's HTTP status code attribute, 0 without one.
 func spanStatus(attrs []attribute.KeyValue) int {
 	for _, kv := range attrs {
-		if kv.Key == semconv.StatusCode || kv.Key == "http.status_code" {
+		if kv.Key == otelsemconv.HTTPResponseStatusCodeKey || kv.Key == "http.status_code" {
 			switch kv.Value.Type() {
 			case attribute.INT64:
 				return int(kv.Value.AsInt64())
@@ -151,7 +152,7 @@ func spanStatus(attrs []attribute.KeyValue) int {
 }
 
 func serviceName(r pcommon.Resource) (string, bool) {
-	v, ok := r.Attributes().Get(string(semconv.ServiceName))
+	v, ok := r.Attributes().Get(string(otelsemconv.ServiceNameKey))
 	if !ok || v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
 		return "", false
 	}
@@ -173,7 +174,9 @@ func toReadOnlySpan(s ptrace.Span, res *resource.Resource, scope instrumentation
 	ts, _ := trace.ParseTraceState(s.TraceState().AsRaw())
 	sc := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
-		TraceFlags: trace.TraceFlags(s.Flags() & 0xff), TraceState: ts,
+		// A span that was exported was recorded: sampled, whatever flags its
+		// sender set (many set none), or the batch processors would drop it.
+		TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
 	})
 	stub := tracetest.SpanStub{
 		Name:                   s.Name(),
@@ -319,7 +322,7 @@ func entryRequest(e *accesslog.Entry, defaultService string) *Request {
 		r.Source, r.Target = e.Source, e.Target
 	}
 	if r.Service == "" {
-		r.Service = cmpOr(e.Source, e.Target, defaultService)
+		r.Service = cmpOr(e.Source, defaultService) // an unknown reporter is not guessed from the target
 	}
 	return r
 }

@@ -2,6 +2,7 @@ package telemetry_test
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func TestRecordGoesThroughAllThreeSignals(t *testing.T) {
 		}
 	}
 	edge := attribute.NewSet(semconv.Service.String("api"), semconv.Source.String("api"),
-		semconv.Target.String("db"), semconv.StatusCode.Int(200))
+		semconv.Target.String("db"), otelsemconv.HTTPResponseStatusCodeKey.Int(200))
 	if !sawCounter || counts[edge.Equivalent()] != 2 || histCount != 3 {
 		t.Fatalf("counter %v (edge series %d), histogram count %d", sawCounter, counts[edge.Equivalent()], histCount)
 	}
