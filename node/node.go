@@ -146,7 +146,7 @@ func (n *Node) flush() error {
 func (n *Node) handleLine(line []byte) error {
 	// JSON whitespace only: bytes.TrimSpace would also drop \v, \f, NEL and
 	// NBSP around a line, which JSON does not allow.
-	line = bytes.Trim(line, " \t\r\n")
+	line = trimJSONSpace(line)
 	if len(line) == 0 {
 		return nil
 	}
@@ -168,6 +168,19 @@ func (n *Node) handleLine(line []byte) error {
 	return n.writeLine(env, n.reply)
 }
 
+// trimJSONSpace returns b without the JSON whitespace around it.
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
 // dispatch appends the reply body for one decoded request, turning a panic
 // into a crash error so that one bad message never stops the node.
 func (n *Node) dispatch(b []byte, body *wireBody) (out []byte) {
@@ -185,7 +198,7 @@ func (n *Node) dispatch(b []byte, body *wireBody) (out []byte) {
 	if typ == nil {
 		return appendErrorBody(b, body.MsgID, malformed("missing required field type"))
 	}
-	h, ok := handlers[*typ]
+	h, ok := handlerOf(*typ)
 	if !ok {
 		return appendErrorBody(b, body.MsgID, &Error{Code: CodeNotSupported, Text: fmt.Sprintf("unknown message type %q", *typ)})
 	}

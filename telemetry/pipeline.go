@@ -191,6 +191,15 @@ func (p *Pipeline) admitLocked(name string) *admitted {
 	return a
 }
 
+// admitOrSame is admitLocked(name), saving the lookup when name is the
+// request's service, admitted as svc. It must be called with p.mu held.
+func (p *Pipeline) admitOrSame(name, service string, svc *admitted) *admitted {
+	if name == service {
+		return svc
+	}
+	return p.admitLocked(name)
+}
+
 // Interning bounds: mesh paths are mostly route templates, but raw paths
 // with ids would be endless, so only so many values are shared.
 const (
@@ -323,7 +332,7 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 	var src, tgt *admitted
 	source, target, _ := r.Edge()
 	if source != "" {
-		src, tgt = p.admitLocked(source), p.admitLocked(target)
+		src, tgt = p.admitOrSame(source, r.Service, svc), p.admitOrSame(target, r.Service, svc)
 		source, target = src.name, tgt.name
 	}
 	m := p.measurementLocked(svc, src, tgt, r.Status)
