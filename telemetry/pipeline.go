@@ -105,11 +105,12 @@ func New(opts ...Option) (*Pipeline, error) {
 		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
 		paths:    newInterner(maxInternedPaths, maxInternedBytes),
 	}
-	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
+	graphMetrics, spanMetrics := newTraceMetrics(cfg.maxSeries)
+	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges), graph.WithCallObserver(graphMetrics))
 	p.logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.graph))
 	gopts := append([]graph.SpanBuilderOption{graph.WithBuilderClock(cfg.now)}, StdioSpanGraph...)
 	p.spanGraph = graph.NewSpanBuilder(p.graph, append(gopts, cfg.spanGraph...)...)
-	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.spanGraph))
+	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(spanObservers{p.spanGraph, spanMetrics}))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.spans}}
 	for _, sp := range cfg.spanProcessors {
@@ -134,6 +135,7 @@ func New(opts ...Option) (*Pipeline, error) {
 			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: exporters.ExpHistogramMaxSize, MaxScale: exporters.ExpHistogramMaxScale}},
 		)),
 	}
+	mopts = append(mopts, traceMetricViews()...)
 	for _, r := range cfg.metricReaders {
 		mopts = append(mopts, sdkmetric.WithReader(r))
 	}
@@ -148,6 +150,9 @@ func New(opts ...Option) (*Pipeline, error) {
 		metric.WithUnit(semconv.RequestDurationUnit),
 		metric.WithDescription("Duration of requests reported by sidecars.")); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if err := initTraceMetrics(meter, graphMetrics, spanMetrics); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -323,10 +328,11 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 	rec.SetObservedTimestamp(now)
 	rec.SetSeverity(otellog.SeverityInfo)
 	rec.SetSeverityText("INFO")
-	var attrs [7]attribute.KeyValue // one AddAttributes call, no heap slice
+	var attrs [8]attribute.KeyValue // one AddAttributes call, no heap slice
 	kvs := attrs[:0]
 	if source != "" {
-		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target))
+		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target),
+			semconv.Side.String(reportingSide(r).String()))
 	}
 	kvs = append(kvs, semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
 	if method != "" {
