@@ -71,10 +71,23 @@ func (s Side) String() string {
 	return ""
 }
 
-// sideOf returns the side a semconv.Side value names, else the side the
-// entry's ends imply: the callee reported it when its service is the
-// target (and not also the source), the caller when its service is the
-// source. A self-call's entry without the attribute counts as the caller's.
+// SideOf is the side an entry's ends imply when no semconv.Side attribute
+// says otherwise: the caller's when the reporting service is the edge's
+// source (a self-call included), the callee's when it is the target;
+// SideUnknown for an entry without an edge or reported by a third service.
+func SideOf(service, source, target string) Side {
+	switch {
+	case source == "" || target == "":
+		return SideUnknown
+	case service == source:
+		return SideClient
+	case service == target:
+		return SideServer
+	}
+	return SideUnknown
+}
+
+// sideOf returns the side a semconv.Side value names, else SideOf's.
 func sideOf(attr string, a *AccessLog) Side {
 	switch {
 	case !a.HasEdge():
@@ -83,12 +96,8 @@ func sideOf(attr string, a *AccessLog) Side {
 		return SideClient
 	case attr == "server":
 		return SideServer
-	case a.Service == a.Source:
-		return SideClient
-	case a.Service == a.Target:
-		return SideServer
 	}
-	return SideUnknown
+	return SideOf(a.Service, a.Source, a.Target)
 }
 
 // HasEdge reports whether the entry names both ends of a call.

@@ -45,8 +45,9 @@ const (
 	Protocol = attribute.Key("network.protocol.name")
 	// DurationMs is the request duration in milliseconds on an access-log record.
 	DurationMs = attribute.Key("meshobs.duration_ms")
-	// Side says which end of an access log's edge reported it: "client"
-	// (the caller) or "server" (the callee).
+	// Side says which end of an access log's edge reported it, "client" (the
+	// caller) or "server" (the callee), on the records whose ends do not
+	// tell (see exporters.SideOf): a self-call, or a third service's report.
 	Side = attribute.Key("meshobs.side")
 	// PeerService names the remote service of a client span (used by the graph).
 	PeerService = attribute.Key("peer.service")

@@ -331,8 +331,10 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 	var attrs [8]attribute.KeyValue // one AddAttributes call, no heap slice
 	kvs := attrs[:0]
 	if source != "" {
-		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target),
-			semconv.Side.String(reportingSide(r).String()))
+		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target))
+		if side := reportingSide(r); side != exporters.SideOf(service, source, target) {
+			kvs = append(kvs, semconv.Side.String(side.String()))
+		}
 	}
 	kvs = append(kvs, semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
 	if method != "" {

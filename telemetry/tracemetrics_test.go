@@ -32,6 +32,7 @@ func traceWorkload(t *testing.T, p *telemetry.Pipeline) {
 		{Service: "api", Source: "web", DurationMs: 3, Status: 200},                  // server side
 		{Service: "api", Source: "web", Target: "api", DurationMs: 0.5, Status: 200}, // server side: api is the callee
 		{Service: "api", Source: "api", DurationMs: 40, Status: 200},                 // server side self-call
+		{Service: "mesh", Source: "web", Target: "api", DurationMs: 30, Status: 200}, // a third service: client side
 		{Service: "batch", DurationMs: 1, Status: 200},                               // no edge
 	} {
 		if _, err := p.Record(ctx, &r); err != nil {
@@ -131,7 +132,7 @@ func TestServiceGraphAndSpanMetrics(t *testing.T) {
 
 	// Counts: exactly the graph's edges.
 	wantTotal := map[edgeKey]int64{
-		{"web", "api", ""}:                     4,
+		{"web", "api", ""}:                     5,
 		{"api", "api", ""}:                     1,
 		{"user", "web", "virtual_node"}:        1,
 		{"web", "payments", ""}:                1,
@@ -168,7 +169,7 @@ func TestServiceGraphAndSpanMetrics(t *testing.T) {
 		sum   float64
 	}
 	wantClient := map[edgeKey]side{
-		{"web", "api", ""}:                     {2, 0.0125 + 0.7},
+		{"web", "api", ""}:                     {3, 0.0125 + 0.7 + 0.03},
 		{"web", "payments", ""}:                {1, 0.060},
 		{"payments", "postgresql", "database"}: {1, 0.002},
 	}
@@ -193,8 +194,8 @@ func TestServiceGraphAndSpanMetrics(t *testing.T) {
 			}
 		}
 	}
-	// 12.5 ms and 700 ms fall in (0.01, 0.025] and (0.5, 1].
-	if h := hists[telemetry.ServiceGraphRequestClientSeconds][edgeKey{"web", "api", ""}]; h.counts[4] != 1 || h.counts[9] != 1 {
+	// 12.5 ms, 30 ms and 700 ms fall in (0.01, 0.025], (0.025, 0.05] and (0.5, 1].
+	if h := hists[telemetry.ServiceGraphRequestClientSeconds][edgeKey{"web", "api", ""}]; h.counts[4] != 1 || h.counts[5] != 1 || h.counts[9] != 1 {
 		t.Errorf("web->api client buckets %v over %v", h.counts, h.bounds)
 	}
 
