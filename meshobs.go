@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"os"
 
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/node"
+	"github.com/meshobs/meshobs/receiver"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
@@ -24,11 +28,13 @@ import (
 //
 // Build it with New, run a front door, then Shutdown.
 type Instance struct {
-	cfg      Config
-	stderr   io.Writer
-	log      *slog.Logger
-	pipeline *telemetry.Pipeline
-	out      *outbound.Set
+	cfg       Config
+	stderr    io.Writer
+	log       *slog.Logger
+	pipeline  *telemetry.Pipeline
+	out       *outbound.Set
+	receivers *receiver.Receivers // nil when none is configured
+	node      *node.Node          // the stdio node, once Node made it
 }
 
 // Option configures New.
@@ -71,7 +77,7 @@ func New(cfg Config, opts ...Option) (*Instance, error) {
 	if err != nil { // a malformed OTEL_RESOURCE_ATTRIBUTES: keep what parsed
 		fmt.Fprintf(o.stderr, "meshobs: resource: %v\n", err)
 	}
-	if in.out, err = outbound.New(ctx, cfg.Exporters, outbound.WithStderr(o.stderr)); err != nil {
+	if in.out, err = outbound.New(ctx, cfg.Exporters, outbound.WithStderr(o.stderr), outbound.WithGetenv(o.getenv)); err != nil {
 		return nil, err
 	}
 	if cfg.Exporters.Enabled() {
@@ -89,7 +95,15 @@ func New(cfg Config, opts ...Option) (*Instance, error) {
 			graph.WithMessaging(cfg.Graph.Messaging),
 			graph.WithVirtualNodes(cfg.Graph.VirtualNodes),
 			graph.WithUserNode(cfg.Graph.UserNode)),
+		telemetry.WithReceivedSpanGraph(
+			graph.WithClientServer(cfg.Graph.Received.ClientServer),
+			graph.WithMessaging(cfg.Graph.Received.Messaging),
+			graph.WithVirtualNodes(cfg.Graph.Received.VirtualNodes),
+			graph.WithUserNode(cfg.Graph.Received.UserNode)),
 		telemetry.WithExportStats(in.out.Stats),
+		telemetry.WithReceiverStats(in.receiverStats),
+		telemetry.WithMetricForwarder(in.out.ExportMetrics),
+		telemetry.WithErrorLog(func(err error) { in.log.Warn(err.Error()) }),
 	}
 	if res != nil {
 		topts = append(topts, telemetry.WithResource(res))
@@ -106,7 +120,63 @@ func New(cfg Config, opts ...Option) (*Instance, error) {
 	if in.pipeline, err = telemetry.New(append(topts, o.telemetry...)...); err != nil {
 		return nil, errors.Join(err, in.out.Shutdown(ctx))
 	}
+	if cfg.Receivers.Enabled() {
+		if in.receivers, err = receiver.New(cfg.Receivers, consumer{in.pipeline}, receiver.WithLogger(in.log)); err != nil {
+			return nil, errors.Join(err, in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
+		}
+	}
 	return in, nil
+}
+
+// receiverStats are the receivers' counts for stats replies.
+func (in *Instance) receiverStats() []telemetry.ReceiverStat {
+	if in.receivers == nil {
+		return nil
+	}
+	stats := in.receivers.Stats()
+	out := make([]telemetry.ReceiverStat, len(stats))
+	for i, s := range stats {
+		out[i] = telemetry.ReceiverStat(s)
+	}
+	return out
+}
+
+// consumer hands what the receivers decode to the pipeline.
+type consumer struct{ p *telemetry.Pipeline }
+
+var _ receiver.Consumer = consumer{}
+
+func (c consumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) (receiver.Outcome, error) {
+	o, err := c.p.ConsumeTraces(ctx, td)
+	return receiver.Outcome(o), unavailable(err)
+}
+
+func (c consumer) ConsumeLogs(ctx context.Context, ld plog.Logs) (receiver.Outcome, error) {
+	o, err := c.p.ConsumeLogs(ctx, ld)
+	return receiver.Outcome(o), unavailable(err)
+}
+
+func (c consumer) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (receiver.Outcome, error) {
+	o, err := c.p.ConsumeMetrics(ctx, md)
+	return receiver.Outcome(o), unavailable(err)
+}
+
+// unavailable makes a pipeline that is shutting down a retryable refusal.
+func unavailable(err error) error {
+	if errors.Is(err, telemetry.ErrShutdown) {
+		return fmt.Errorf("%w: %w", receiver.ErrUnavailable, err)
+	}
+	return err
+}
+
+// ServeDefaults returns cfg as `meshobs serve` runs it: the OTLP receivers
+// on 127.0.0.1:4317 (gRPC) and 127.0.0.1:4318 (HTTP) unless cfg configures
+// receivers itself.
+func ServeDefaults(cfg Config) Config {
+	if !cfg.Receivers.Enabled() {
+		cfg.Receivers = receiver.ServeDefaults()
+	}
+	return cfg
 }
 
 // cmpOr returns the first non-empty string (cmp.Or for two).
@@ -129,23 +199,43 @@ func (in *Instance) Query() *telemetry.Query { return in.pipeline.Query() }
 // Exporters returns the outbound exporters.
 func (in *Instance) Exporters() *outbound.Set { return in.out }
 
-// Node returns a stdio node on the instance's pipeline.
+// Node returns the stdio node on the instance's pipeline, made on first use.
 func (in *Instance) Node(opts ...node.Option) *node.Node {
-	return node.New(in.pipeline, append([]node.Option{
-		node.WithMaxLineBytes(in.cfg.MaxLineBytes), node.WithLogger(in.log)}, opts...)...)
+	if in.node == nil {
+		in.node = node.New(in.pipeline, append([]node.Option{
+			node.WithMaxLineBytes(in.cfg.MaxLineBytes), node.WithLogger(in.log)}, opts...)...)
+	}
+	return in.node
 }
+
+// Receivers returns the OTLP receivers, nil when none is configured.
+func (in *Instance) Receivers() *receiver.Receivers { return in.receivers }
 
 // Start starts the network front doors the Config turns on. It returns
 // once they listen, or with the first that could not.
-func (in *Instance) Start(ctx context.Context) error { return nil }
+func (in *Instance) Start(ctx context.Context) error {
+	if in.receivers != nil {
+		if err := in.receivers.Start(ctx); err != nil {
+			return err
+		}
+		a := in.receivers.Addrs()
+		in.log.Info("receiving OTLP", "grpc", a.GRPC, "http", a.HTTP)
+	}
+	return nil
+}
 
-// Shutdown stops the front doors (in-flight requests finish), then flushes
-// and stops the pipeline and the outbound exporters, all within ctx, and
-// writes the exporters' report on stderr. The stores stay readable.
+// Shutdown stops the front doors (they refuse new requests and finish
+// those in flight), then flushes and stops the pipeline and the outbound
+// exporters, all within ctx, and writes the exporters' report on stderr.
+// The stores stay readable.
 func (in *Instance) Shutdown(ctx context.Context) error {
-	err := errors.Join(in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
+	var errs []error
+	if in.receivers != nil {
+		errs = append(errs, in.receivers.Shutdown(ctx))
+	}
+	errs = append(errs, in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
 	in.out.Report(in.stderr)
-	return err
+	return errors.Join(errs...)
 }
 
 // ShutdownTimeout returns a context bounded by the Config's shutdown_timeout.

@@ -1,5 +1,5 @@
 // Package accesslog recognises access logs in OTLP log records, as the
-// access-log table of PROTOCOL.md ("Receiving OTLP") describes: records sent
+// access-log table of docs/protocol.md ("Receiving OTLP") describes: records sent
 // by Envoy's OpenTelemetry access logger (envoy.access_loggers.open_telemetry,
 // alone or configured by Istio's envoyOtelAls provider), records following
 // the OpenTelemetry HTTP semantic conventions, and meshobs's own exported

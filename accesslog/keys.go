@@ -6,7 +6,7 @@ import (
 	"github.com/meshobs/meshobs/semconv"
 )
 
-// Attribute keys of the access-log table (PROTOCOL.md, "Receiving OTLP").
+// Attribute keys of the access-log table (docs/protocol.md, "Receiving OTLP").
 // They are constants so that slotOf compiles to one string switch.
 const (
 	keyStatusCode     = string(otelsemconv.HTTPResponseStatusCodeKey) // http.response.status_code

@@ -39,7 +39,9 @@ exporters:
   batch_delay: 200ms
   metric_interval: 1s
   jaeger:
+    enabled: true
     endpoint: %s
+    signals: [traces, metrics, logs] # this Jaeger has metrics and logs pipelines
 `, j.OTLPGRPCEndpoint), "OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=e2e,meshobs.e2e.run="+runID)
 	n.call(map[string]any{"type": "init", "node_id": "n1", "node_ids": []string{"n1"}})
 

@@ -27,6 +27,8 @@ type Span struct {
 	Parent trace.SpanID
 	// Service is the span's resource service.name.
 	Service string
+	// Scope is the name of the instrumentation scope that made the span.
+	Scope string
 	// Name is the operation.
 	Name string
 	// Kind is the span kind (server, client, ...).
@@ -147,6 +149,7 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 		SpanID:            sc.SpanID(),
 		Parent:            ro.Parent().SpanID(),
 		Service:           s.names.of(ro.Resource()),
+		Scope:             ro.InstrumentationScope().Name,
 		Name:              ro.Name(),
 		Kind:              ro.SpanKind(),
 		Start:             ro.StartTime(),

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/meshobs/meshobs/telemetry"
 )
@@ -29,6 +30,8 @@ type Node struct {
 
 	mu   sync.Mutex
 	stop context.CancelFunc // ends the Run in progress; nil when none
+
+	replies, rejected atomic.Int64 // reply lines written, and how many were errors
 
 	id    string // node_id from init, else each request's dest
 	out   *bufio.Writer
@@ -108,6 +111,7 @@ func (n *Node) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 			return fmt.Errorf("node: reading input: %w", err)
 		}
 		if tooLong {
+			n.rejected.Add(1)
 			n.reply = appendErrorBody(n.reply[:0], msgID{}, malformed("line longer than %d bytes skipped", n.maxLine))
 			err = n.writeLine(nil, n.reply)
 		} else {
@@ -157,6 +161,9 @@ func (n *Node) handleLine(line []byte) error {
 	} else {
 		n.reply = n.dispatch(n.reply, body)
 	}
+	if bytes.HasPrefix(n.reply, errorHead) {
+		n.rejected.Add(1)
+	}
 	return n.writeLine(env, n.reply)
 }
 
@@ -190,8 +197,16 @@ func (n *Node) dispatch(b []byte, body *wireBody) (out []byte) {
 
 type envelope struct{ src, dest string }
 
+// errorHead starts every error reply body.
+var errorHead = []byte(`{"type":"error"`)
+
+// Counts returns how many reply lines the node has written and how many of
+// them were errors (rejected lines); safe to call concurrently with Run.
+func (n *Node) Counts() (replies, rejected int64) { return n.replies.Load(), n.rejected.Load() }
+
 // writeLine writes one reply, framed as the request was.
 func (n *Node) writeLine(env *envelope, body []byte) error {
+	n.replies.Add(1)
 	w := n.out
 	if env != nil {
 		src := n.id

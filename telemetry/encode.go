@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"encoding/base64"
 	"math"
 	"slices"
 	"strconv"
@@ -188,6 +189,15 @@ func appendValue(b []byte, v attribute.Value) []byte {
 		return appendSlice(b, v.AsFloat64Slice(), appendFloat)
 	case attribute.STRINGSLICE:
 		return appendSlice(b, v.AsStringSlice(), AppendString)
+	case attribute.BYTESLICE:
+		// as encoding/json writes []byte: base64
+		return AppendString(b, base64.StdEncoding.EncodeToString(v.AsByteSlice()))
+	case attribute.SLICE:
+		return appendSlice(b, v.AsSlice(), appendValue)
+	case attribute.MAP:
+		return appendAttributes(b, v.AsMap())
+	case attribute.EMPTY:
+		return append(b, "null"...)
 	}
 	return AppendString(b, v.Emit())
 }

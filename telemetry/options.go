@@ -1,11 +1,14 @@
 package telemetry
 
 import (
+	"context"
+
 	"github.com/meshobs/meshobs/semconv"
 	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -40,7 +43,10 @@ type config struct {
 	maxEdges       int
 	maxSeries      int
 	spanGraph      []graph.SpanBuilderOption
+	receivedGraph  []graph.SpanBuilderOption
 	exportStats    func() []outbound.Stat
+	forwardMetrics func(context.Context, *metricdata.ResourceMetrics) error
+	logError       func(error)
 	receiverStats  func() []ReceiverStat
 }
 
@@ -56,6 +62,9 @@ func newConfig(opts []Option) config {
 	}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.logError == nil {
+		c.logError = func(error) {}
 	}
 	if c.base == nil {
 		c.base = resource.Empty()
@@ -123,7 +132,7 @@ func WithLimits(services, edges, series int) Option {
 
 // StdioSpanGraph are the span-graph rules of a Pipeline unless WithSpanGraph
 // changes them: Jaeger's rule alone (a span whose parent belongs to another
-// service is one call parent -> child), as PROTOCOL.md specifies for the
+// service is one call parent -> child), as docs/protocol.md specifies for the
 // stdio node, so a root span invents no user edge and a client span no
 // virtual node.
 var StdioSpanGraph = []graph.SpanBuilderOption{
@@ -153,3 +162,34 @@ func WithExportStats(f func() []outbound.Stat) Option {
 func WithReceiverStats(f func() []ReceiverStat) Option {
 	return func(c *config) { c.receiverStats = f }
 }
+
+// ReceivedSpanGraph are the span-graph rules of spans received over OTLP
+// (ConsumeTraces) unless WithReceivedSpanGraph changes them: Jaeger's rule
+// and the servicegraph connector's (client/server pairs counted once,
+// messaging, virtual nodes for databases and uninstrumented peers), without
+// the user node. Spans a meshobs stdio node made (scope semconv.ScopeName)
+// keep the stdio rules wherever they are received, so that a node receiving
+// another node's export draws the same graph.
+var ReceivedSpanGraph = []graph.SpanBuilderOption{
+	graph.WithParentChild(true),
+	graph.WithClientServer(true),
+	graph.WithMessaging(true),
+	graph.WithVirtualNodes(true),
+	graph.WithUserNode(false),
+}
+
+// WithReceivedSpanGraph adds span-graph rules over ReceivedSpanGraph for
+// spans received over OTLP.
+func WithReceivedSpanGraph(opts ...graph.SpanBuilderOption) Option {
+	return func(c *config) { c.receivedGraph = append(c.receivedGraph, opts...) }
+}
+
+// WithMetricForwarder sends the metrics ConsumeMetrics receives to f,
+// e.g. (*outbound.Set).ExportMetrics: the outbound exporters.
+func WithMetricForwarder(f func(context.Context, *metricdata.ResourceMetrics) error) Option {
+	return func(c *config) { c.forwardMetrics = f }
+}
+
+// WithErrorLog sets where the pipeline reports failures that belong to no
+// request, e.g. a metric forward that failed (default: dropped).
+func WithErrorLog(f func(error)) Option { return func(c *config) { c.logError = f } }

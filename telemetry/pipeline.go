@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,7 +42,7 @@ type Pipeline struct {
 	spans     *exporters.SpanStore    // every span the SDK ends
 	metrics   *exporters.MetricReader // the SDK's aggregated metrics
 	graph     *graph.Graph            // fed by logs and, through spanGraph, spans
-	spanGraph *graph.SpanBuilder      // turns the spans of spans into calls on graph
+	spanGraph spanRouter              // turns the spans of spans into calls on graph
 
 	ids            *idGenerator
 	meterProvider  *sdkmetric.MeterProvider
@@ -58,6 +59,8 @@ type Pipeline struct {
 	values   interner // methods, protocols, operations
 	paths    interner
 	closed   bool
+
+	forward forwarders // providers re-emitting received logs unchanged
 }
 
 type serviceProviders struct {
@@ -65,6 +68,10 @@ type serviceProviders struct {
 	tracer         trace.Tracer
 	loggerProvider *sdklog.LoggerProvider
 	logger         otellog.Logger
+	// storeLogger emits to the log store only: the access logs recognised
+	// in received records, whose originals are what gets exported.
+	storeProvider *sdklog.LoggerProvider
+	storeLogger   otellog.Logger
 }
 
 // seriesOptions are the measurement options of one metric series, built
@@ -108,8 +115,13 @@ func New(opts ...Option) (*Pipeline, error) {
 	graphMetrics, spanMetrics := newTraceMetrics(cfg.maxSeries)
 	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges), graph.WithCallObserver(graphMetrics))
 	p.logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.graph))
-	gopts := append([]graph.SpanBuilderOption{graph.WithBuilderClock(cfg.now)}, StdioSpanGraph...)
-	p.spanGraph = graph.NewSpanBuilder(p.graph, append(gopts, cfg.spanGraph...)...)
+	clock := graph.WithBuilderClock(cfg.now)
+	p.spanGraph = spanRouter{
+		graph:    p.graph,
+		stdio:    graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, StdioSpanGraph, cfg.spanGraph)...),
+		received: graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, ReceivedSpanGraph, cfg.receivedGraph)...),
+		now:      cfg.now,
+	}
 	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(spanObservers{p.spanGraph, spanMetrics}))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.spans}}
@@ -251,9 +263,12 @@ func (p *Pipeline) providersLocked(a *admitted) (*serviceProviders, error) {
 	sp := &serviceProviders{
 		tracerProvider: sdktrace.NewTracerProvider(topts...),
 		loggerProvider: sdklog.NewLoggerProvider(lopts...),
+		storeProvider: sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithAllowKeyDuplication(),
+			sdklog.WithProcessor(sharedLogProcessor{p.logs})),
 	}
 	sp.tracer = sp.tracerProvider.Tracer(semconv.ScopeName)
 	sp.logger = sp.loggerProvider.Logger(semconv.ScopeName)
+	sp.storeLogger = sp.storeProvider.Logger(semconv.ScopeName)
 	p.services[service] = sp
 	a.providers = sp
 	return sp, nil
@@ -291,6 +306,12 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 // Service, source and target names beyond the service limit are counted as
 // OverflowService; the returned count is then the overflow's.
 func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
+	return p.record(ctx, r, true)
+}
+
+// record is Record; exported says whether its access-log record goes to
+// the outbound exporters too, or to the log store only.
+func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -353,7 +374,11 @@ func (p *Pipeline) Record(ctx context.Context, r *Request) (int64, error) {
 			TraceID: r.TraceID, SpanID: r.SpanID, TraceFlags: trace.FlagsSampled, Remote: true,
 		}))
 	}
-	sp.logger.Emit(lctx, rec)
+	if exported {
+		sp.logger.Emit(lctx, rec)
+	} else {
+		sp.storeLogger.Emit(lctx, rec)
+	}
 	return p.graph.Logged(service), nil
 }
 
@@ -432,6 +457,12 @@ func (p *Pipeline) ForceFlush(ctx context.Context) error {
 	for _, sp := range services {
 		errs = append(errs, sp.tracerProvider.ForceFlush(ctx), sp.loggerProvider.ForceFlush(ctx))
 	}
+	for _, sp := range p.cfg.spanProcessors { // received spans bypass the providers
+		errs = append(errs, sp.ForceFlush(ctx))
+	}
+	for _, lp := range p.cfg.logProcessors {
+		errs = append(errs, lp.ForceFlush(ctx))
+	}
 	errs = append(errs, p.meterProvider.ForceFlush(ctx))
 	return errors.Join(errs...)
 }
@@ -453,7 +484,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	// so a slow metrics endpoint cannot use up the deadline of spans and logs.
 	var errs []error
 	for _, sp := range services {
-		errs = append(errs, sp.tracerProvider.Shutdown(ctx), sp.loggerProvider.Shutdown(ctx))
+		errs = append(errs, sp.tracerProvider.Shutdown(ctx), sp.loggerProvider.Shutdown(ctx), sp.storeProvider.Shutdown(ctx))
 	}
 	flushes := []func(context.Context) error{p.meterProvider.Shutdown}
 	for _, sp := range p.cfg.spanProcessors {

@@ -86,7 +86,7 @@ func (q *Query) Graph(ctx context.Context, r GraphRequest) (*ServiceGraph, error
 		return nil, err
 	}
 	p := q.p
-	p.spanGraph.Expire() // settle spans whose pairing TTL has passed
+	p.spanGraph.expire() // settle spans whose pairing TTL has passed
 	edges := p.graph.Edges()
 	out := &ServiceGraph{Nodes: p.graph.Nodes(), Edges: make([]GraphEdge, len(edges)), detail: r.Detail}
 	var lat map[[2]string]*exporters.ExpHistogram

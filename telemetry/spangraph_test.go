@@ -20,7 +20,7 @@ func graphString(g *graph.Graph) string {
 }
 
 // The trace path feeds the same SpanBuilder an embedder uses: by default
-// with Jaeger's rule alone (PROTOCOL.md), and with the connector's rules
+// with Jaeger's rule alone (docs/protocol.md), and with the connector's rules
 // when WithSpanGraph turns them on.
 func TestPipelineSpanGraph(t *testing.T) {
 	for _, tc := range []struct {
@@ -50,7 +50,7 @@ func TestPipelineSpanGraph(t *testing.T) {
 			// A client span whose peer is not instrumented.
 			_, _ = p.StartSpan(ctx, &SpanRequest{Operation: "POST", Service: "frontend", Kind: trace.SpanKindClient,
 				TraceID: root.TraceID(), ParentSpanID: root.SpanID(), Attributes: []attribute.KeyValue{attribute.String("peer.service", "stripe")}})
-			p.spanGraph.Flush()
+			p.spanGraph.stdio.Flush()
 			if got := graphString(p.graph); got != tc.want {
 				t.Errorf("graph %s, want %s", got, tc.want)
 			}

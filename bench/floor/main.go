@@ -1,5 +1,5 @@
 // Command floor is the benchmark's naive, telemetry-free meshobs node: it speaks
-// the stdio protocol of PROTOCOL.md with encoding/json, a bufio.Scanner and plain
+// the stdio protocol of docs/protocol.md with encoding/json, a bufio.Scanner and plain
 // maps and slices, and nothing else. It is the floor meshobs is measured against,
 // not a competitor: simple and correct, with no optimisation tricks.
 package main

@@ -76,7 +76,7 @@ func TestWriteMix(t *testing.T) {
 
 // TestWriteFields decodes every line of a workload spanning a few mix blocks
 // (decoding 100k lines takes too long under -race) and checks the fields
-// PROTOCOL.md requires.
+// docs/protocol.md requires.
 func TestWriteFields(t *testing.T) {
 	const n = 25_000
 	var b bytes.Buffer

@@ -30,6 +30,8 @@ const usage = `meshobs: an OpenTelemetry-native observability node for service m
 
 Usage:
   meshobs [--config FILE] < requests.jsonl   the stdio node (docs/protocol.md)
+  meshobs serve [--config FILE]              a collector node: OTLP in on 127.0.0.1:4317 (gRPC)
+                                             and 127.0.0.1:4318 (HTTP), until SIGINT/SIGTERM
   meshobs graph [flags] [FILE]               replay a request stream, write its service graph
   meshobs validate [--config FILE]           check a configuration file, start nothing
   meshobs version                            print the version
@@ -44,6 +46,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "graph":
 			return runGraph(args[1:], stdin, stdout, stderr)
+		case "serve":
+			return runServe(args[1:], stdout, stderr)
 		case "validate":
 			return runValidate(args[1:], stdout, stderr)
 		case "version":
@@ -204,7 +208,7 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		return run([]string{"--help"}, nil, stdout, stderr)
 	}
 	switch args[0] {
-	case "graph", "validate":
+	case "graph", "validate", "serve":
 		return run([]string{args[0], "--help"}, nil, stdout, stderr)
 	case "version", "help":
 		fmt.Fprint(stdout, usage)
@@ -240,4 +244,54 @@ func version() string {
 		out += " " + rev[:min(12, len(rev))] + modified
 	}
 	return out + " " + bi.GoVersion
+}
+
+// runServe is `meshobs serve`: a daemon with no stdin, receiving OTLP
+// (on the default addresses unless the config has a receivers section)
+// until SIGINT or SIGTERM, then stopping the receivers (in-flight requests
+// finish) and flushing the exporters within shutdown_timeout.
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("meshobs serve", flag.ContinueOnError)
+	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: meshobs serve [--config FILE]\n\n"+
+			"Runs meshobs as a collector node: OTLP/gRPC on 127.0.0.1:4317 and OTLP/HTTP on\n"+
+			"127.0.0.1:4318 unless the config's receivers section says otherwise, until\n"+
+			"SIGINT or SIGTERM. Reads no stdin.\n\n")
+		fs.PrintDefaults()
+	}
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "meshobs serve: unexpected arguments: %s\n", strings.Join(fs.Args(), " "))
+		return 2
+	}
+	cfg, code := loadConfig("meshobs serve", *configPath, stderr)
+	if code != 0 {
+		return code
+	}
+	cfg = meshobs.ServeDefaults(cfg)
+	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
+	if err != nil {
+		fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	code = 0
+	if err := in.Start(ctx); err != nil {
+		fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
+		code = 1
+	} else {
+		<-ctx.Done()
+		fmt.Fprintln(stderr, "meshobs serve: shutting down on signal")
+	}
+	stop()
+	sctx, cancel := in.ShutdownTimeout()
+	defer cancel()
+	if err := in.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "meshobs serve: shutdown: %v\n", err)
+	}
+	return code
 }

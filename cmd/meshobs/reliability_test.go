@@ -144,6 +144,7 @@ func TestSoak(t *testing.T) {
     protocol: http/protobuf
     insecure: true
   prometheus:
+    enabled: true
     listen: 127.0.0.1:0
 `, healthyEndpoint(t)))
 	})

@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -40,11 +41,17 @@ type Stat struct {
 func (s Stat) Queued() int64 { return s.Dropped - s.Failed }
 
 // counter is one exporter's tally for one signal; safe for concurrent use.
+// It also names the errors of the exports it counts (see exportError).
 type counter struct {
 	exporter, signal string
+	timeout          time.Duration // the bound on one export, for error hints
 	accepted         atomic.Int64
 	exported         atomic.Int64
 	failed           atomic.Int64
+}
+
+func newCounter(exporter, signal string, timeout time.Duration) *counter {
+	return &counter{exporter: exporter, signal: signal, timeout: timeout}
 }
 
 func (c *counter) stat() Stat {
@@ -58,12 +65,23 @@ func (c *counter) stat() Stat {
 	}
 }
 
-func (c *counter) done(n int, err error) {
+// done counts an export of n items and returns its error named after the
+// exporter and signal, which is what the SDK then reports (ErrorHandler).
+func (c *counter) done(n int, err error) error {
 	if err != nil {
 		c.failed.Add(int64(n))
-	} else {
-		c.exported.Add(int64(n))
+		return c.wrap(err)
 	}
+	c.exported.Add(int64(n))
+	return nil
+}
+
+// wrap names err after the exporter and signal; nil stays nil.
+func (c *counter) wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exportError{exporter: c.exporter, signal: c.signal, timeout: c.timeout, err: err}
 }
 
 type countingSpanProcessor struct {
@@ -84,9 +102,7 @@ type countingSpanExporter struct {
 }
 
 func (e countingSpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	err := e.SpanExporter.ExportSpans(ctx, spans)
-	e.c.done(len(spans), err)
-	return err
+	return e.c.done(len(spans), e.SpanExporter.ExportSpans(ctx, spans))
 }
 
 type countingLogProcessor struct {
@@ -106,11 +122,9 @@ type countingLogExporter struct {
 
 func (e countingLogExporter) Export(ctx context.Context, records []sdklog.Record) error {
 	if len(records) == 0 { // ForceFlush and Shutdown export the empty queue
-		return e.Exporter.Export(ctx, records)
+		return e.c.wrap(e.Exporter.Export(ctx, records))
 	}
-	err := e.Exporter.Export(ctx, records)
-	e.c.done(len(records), err)
-	return err
+	return e.c.done(len(records), e.Exporter.Export(ctx, records))
 }
 
 type countingMetricExporter struct {
@@ -121,9 +135,7 @@ type countingMetricExporter struct {
 func (e countingMetricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	n := dataPoints(rm)
 	e.c.accepted.Add(int64(n))
-	err := e.Exporter.Export(ctx, rm)
-	e.c.done(n, err)
-	return err
+	return e.c.done(n, e.Exporter.Export(ctx, rm))
 }
 
 // dataPoints counts the points of every metric in rm.

@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func (blockingSpanExporter) Shutdown(context.Context) error { return nil }
 func TestDropsCounted(t *testing.T) {
 	s := &Set{}
 	exp := blockingSpanExporter{release: make(chan struct{})}
-	s.addSpanExporter("otlp", Config{QueueSize: 10, BatchSize: 5, BatchDelay: time.Hour}.withDefaults(), time.Minute, exp)
+	s.addSpanExporter("otlp", batching{queueSize: 10, batchSize: 5, delay: time.Hour}, time.Minute, exp)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(s.SpanProcessors()[0]))
 	start := time.Now()
 	for range 1000 {
@@ -78,7 +79,8 @@ func TestErrorHandlerLimits(t *testing.T) {
 func TestWithDefaultsCopies(t *testing.T) {
 	c := Config{}
 	d := c.withDefaults()
-	if c.QueueSize != 0 || d.QueueSize != DefaultQueueSize || d.BatchSize != DefaultBatchSize || d.Jaeger.Protocol != ProtocolGRPC {
+	if c.Jaeger.Protocol != "" || d.Jaeger.Protocol != ProtocolGRPC || d.Jaeger.Endpoint != "localhost:4317" ||
+		!reflect.DeepEqual(d.Jaeger.Signals, []string{SignalTraces}) || d.Prometheus.Listen != DefaultPrometheusListen {
 		t.Errorf("withDefaults: caller's %+v, copy %+v", c, d)
 	}
 	if err := c.Validate(); err != nil {
@@ -87,19 +89,36 @@ func TestWithDefaultsCopies(t *testing.T) {
 	if c.Enabled() {
 		t.Errorf("zero Config enables an exporter")
 	}
+	if h := (Config{Jaeger: Jaeger{Protocol: ProtocolHTTPProtobuf}}).withDefaults().Jaeger.Endpoint; h != "localhost:4318" {
+		t.Errorf("jaeger http/protobuf default endpoint %q, want localhost:4318", h)
+	}
 }
 
 func TestSignals(t *testing.T) {
-	s, err := New(context.Background(), Config{Jaeger: Jaeger{Endpoint: "127.0.0.1:4317", Signals: []string{SignalTraces}}})
+	s, err := New(context.Background(), Config{Jaeger: Jaeger{Enabled: true, Endpoint: "127.0.0.1:4317", Signals: []string{SignalLogs, SignalTraces}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.shutdownAll(context.Background())
+	if len(s.SpanProcessors()) != 1 || len(s.LogProcessors()) != 1 || len(s.MetricReaders()) != 0 {
+		t.Errorf("traces and logs: %d span processors, %d log processors, %d readers",
+			len(s.SpanProcessors()), len(s.LogProcessors()), len(s.MetricReaders()))
+	}
+	if st := s.Stats(); len(st) != 2 || st[0].Exporter != "jaeger" || st[0].Signal != SignalTraces || st[1].Signal != SignalLogs {
+		t.Errorf("Stats() = %+v", st)
+	}
+}
+
+// TestJaegerTracesByDefault: a stock Jaeger accepts only traces, so the
+// shorthand sends only those unless told otherwise.
+func TestJaegerTracesByDefault(t *testing.T) {
+	s, err := New(context.Background(), Config{Jaeger: Jaeger{Enabled: true}}, WithGetenv(func(string) string { return "" }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.shutdownAll(context.Background())
 	if len(s.SpanProcessors()) != 1 || len(s.LogProcessors()) != 0 || len(s.MetricReaders()) != 0 {
-		t.Errorf("traces only: %d span processors, %d log processors, %d readers",
+		t.Errorf("jaeger defaults: %d span processors, %d log processors, %d readers, want traces only",
 			len(s.SpanProcessors()), len(s.LogProcessors()), len(s.MetricReaders()))
-	}
-	if st := s.Stats(); len(st) != 1 || st[0].Exporter != "jaeger" || st[0].Signal != SignalTraces {
-		t.Errorf("Stats() = %+v", st)
 	}
 }

@@ -3,6 +3,7 @@ package outbound
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,14 +48,12 @@ func (c Jaeger) target() otlpTarget {
 	return otlpTarget{endpoint: c.Endpoint, protocol: c.Protocol, insecure: true, timeout: c.Timeout, signals: c.Signals}
 }
 
-// exportTimeout is the bound the batch processors and readers put on one
-// export: the configured timeout, else the environment's, else 10s.
-func (t otlpTarget) exportTimeout(getenv func(string) string) time.Duration {
-	if t.timeout > 0 {
-		return t.timeout
-	}
-	if ms, err := time.ParseDuration(getenv("OTEL_EXPORTER_OTLP_TIMEOUT") + "ms"); err == nil && ms > 0 {
-		return ms
+// otlpEnvTimeout is the export bound when neither the config nor the
+// signal's processor variable sets one: OTEL_EXPORTER_OTLP_TIMEOUT, which
+// the exporters themselves read too, else 10s.
+func otlpEnvTimeout(getenv func(string) string) time.Duration {
+	if ms, err := strconv.Atoi(strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TIMEOUT"))); err == nil && ms > 0 {
+		return time.Duration(ms) * time.Millisecond
 	}
 	return DefaultTimeout
 }

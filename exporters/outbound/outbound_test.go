@@ -124,7 +124,7 @@ func TestOTLPHTTPConfig(t *testing.T) {
 		Enabled: true, Endpoint: sink.URL + "/base/", Protocol: ProtocolHTTPProtobuf,
 		Headers: map[string]string{"api-key": "s3cret"}, Compression: "gzip", Timeout: 5 * time.Second,
 	}}
-	s, err := New(context.Background(), cfg, withGetenv(func(string) string { return "" }))
+	s, err := New(context.Background(), cfg, WithGetenv(func(string) string { return "" }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestConfigOverridesEnvironment(t *testing.T) {
 }
 
 func TestPrometheus(t *testing.T) {
-	s, err := New(context.Background(), Config{Prometheus: Prometheus{Listen: "127.0.0.1:0"}})
+	s, err := New(context.Background(), Config{Prometheus: Prometheus{Enabled: true, Listen: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestPrometheusPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = New(context.Background(), Config{Prometheus: Prometheus{Listen: ln.Addr().String()}})
+	_, err = New(context.Background(), Config{Prometheus: Prometheus{Enabled: true, Listen: ln.Addr().String()}})
 	if err == nil || !strings.Contains(err.Error(), "prometheus.listen") {
 		t.Fatalf("err = %v, want one naming prometheus.listen", err)
 	}

@@ -1,0 +1,37 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Consumer takes the data the receivers decode. It is called concurrently; it must not keep
+// td/ld/md after it returns. It never blocks for long: when it cannot take more it returns an
+// error wrapping ErrUnavailable.
+type Consumer interface {
+	// ConsumeTraces takes the spans of one request.
+	ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome, error)
+	// ConsumeLogs takes the log records of one request.
+	ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, error)
+	// ConsumeMetrics takes the metrics of one request.
+	ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (Outcome, error)
+}
+
+// Outcome reports items refused inside an otherwise accepted request (OTLP partial success).
+type Outcome struct {
+	// Rejected is how many spans, log records or metric data points were not taken;
+	// it is clamped to the request's item count.
+	Rejected int64
+	// Message says why, for the sender; with Rejected 0 it is a warning.
+	Message string
+}
+
+// ErrUnavailable is what a Consumer wraps when it is full or stopping: the request is
+// refused as retryable (HTTP 503 with Retry-After, gRPC UNAVAILABLE with RetryInfo).
+// Any other Consumer error is answered as an internal error (HTTP 500, gRPC INTERNAL),
+// which OTLP senders do not retry.
+var ErrUnavailable = errors.New("receiver: unavailable") // full or stopping -> retryable
