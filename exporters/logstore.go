@@ -2,6 +2,7 @@ package exporters
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"sync"
 	"time"
 
@@ -218,15 +219,15 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 			a.Source = kv.Value.AsString()
 		case semconv.Target:
 			a.Target = kv.Value.AsString()
-		case semconv.StatusCode:
+		case otelsemconv.HTTPResponseStatusCodeKey:
 			a.Status = int(kv.Value.AsInt64())
 		case semconv.DurationMs:
 			a.DurationMs = kv.Value.AsFloat64()
-		case semconv.Method:
+		case otelsemconv.HTTPRequestMethodKey:
 			a.Method = kv.Value.AsString()
-		case semconv.Path:
+		case otelsemconv.URLPathKey:
 			a.Path = kv.Value.AsString()
-		case semconv.Protocol:
+		case otelsemconv.NetworkProtocolNameKey:
 			a.Protocol = kv.Value.AsString()
 		case semconv.Side:
 			side = kv.Value.AsString()

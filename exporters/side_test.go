@@ -8,6 +8,7 @@ import (
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
 	"github.com/meshobs/meshobs/exporters"
 	"github.com/meshobs/meshobs/semconv"
@@ -32,10 +33,10 @@ func TestAccessLogSide(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			store := exporters.NewLogStore()
 			lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(store),
-				sdklog.WithResource(resource.NewSchemaless(semconv.ServiceName.String(tc.service))))
+				sdklog.WithResource(resource.NewSchemaless(otelsemconv.ServiceNameKey.String(tc.service))))
 			var r otellog.Record
 			r.SetEventName(semconv.AccessLogEventName)
-			attrs := []attribute.KeyValue{semconv.StatusCode.Int(200)}
+			attrs := []attribute.KeyValue{otelsemconv.HTTPResponseStatusCodeKey.Int(200)}
 			if tc.source != "" {
 				attrs = append(attrs, semconv.Source.String(tc.source), semconv.Target.String(tc.target))
 			}

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"sync"
 	"time"
 
@@ -20,17 +21,24 @@ const UserNode = "user"
 // DefaultPeerAttributes are the span attributes, in order of preference,
 // that name the uninstrumented peer of a client or producer span.
 var DefaultPeerAttributes = []string{
-	"peer.service",
-	"db.name",
-	"db.namespace",
-	"db.system",
-	"messaging.destination.name",
-	"server.address",
+	string(otelsemconv.PeerServiceKey),
+	dbName, // before db.namespace (semconv 1.26), and still widely sent
+	string(otelsemconv.DBNamespaceKey),
+	dbSystem, // before db.system.name (semconv 1.33)
+	string(otelsemconv.MessagingDestinationNameKey),
+	string(otelsemconv.ServerAddressKey),
 }
+
+// Database attribute names of semantic conventions older than the ones
+// package otelsemconv knows, which instrumentations still send.
+const (
+	dbName   = "db.name"
+	dbSystem = "db.system"
+)
 
 // databaseAttributes mark a client span as a database call: databases are
 // never instrumented, so such a call is counted at once, without waiting.
-var databaseAttributes = []attribute.Key{"db.system", "db.system.name", "db.name", "db.namespace"}
+var databaseAttributes = []attribute.Key{dbSystem, otelsemconv.DBSystemNameKey, dbName, otelsemconv.DBNamespaceKey}
 
 // Pairing store defaults; see WithPairingStore.
 const (

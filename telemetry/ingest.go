@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"slices"
 	"strconv"
 	"sync"
@@ -137,7 +138,7 @@ func (p *Pipeline) countSpanRequest(ctx context.Context, svc *admitted, ro sdktr
 // spanStatus returns a span's HTTP status code attribute, 0 without one.
 func spanStatus(attrs []attribute.KeyValue) int {
 	for _, kv := range attrs {
-		if kv.Key == semconv.StatusCode || kv.Key == "http.status_code" {
+		if kv.Key == otelsemconv.HTTPResponseStatusCodeKey || kv.Key == "http.status_code" {
 			switch kv.Value.Type() {
 			case attribute.INT64:
 				return int(kv.Value.AsInt64())
@@ -151,7 +152,7 @@ func spanStatus(attrs []attribute.KeyValue) int {
 }
 
 func serviceName(r pcommon.Resource) (string, bool) {
-	v, ok := r.Attributes().Get(string(semconv.ServiceName))
+	v, ok := r.Attributes().Get(string(otelsemconv.ServiceNameKey))
 	if !ok || v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
 		return "", false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"math"
 	"slices"
 	"strings"
@@ -173,7 +174,7 @@ func New(opts ...Option) (*Pipeline, error) {
 func (p *Pipeline) DefaultService() string { return p.cfg.defaultService }
 
 func (p *Pipeline) resource(service string) (*resource.Resource, error) {
-	r, err := resource.Merge(p.cfg.base, resource.NewSchemaless(semconv.ServiceName.String(service)))
+	r, err := resource.Merge(p.cfg.base, resource.NewSchemaless(otelsemconv.ServiceNameKey.String(service)))
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: resource for %q: %w", service, err)
 	}
@@ -290,7 +291,7 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 	if source != nil {
 		kvs = append(kvs, semconv.Source.String(source.name), semconv.Target.String(target.name))
 	}
-	kvs = append(kvs, semconv.StatusCode.Int(status))
+	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(status))
 	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
 	o := &seriesOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
 	if len(p.series) < p.cfg.maxSeries {
@@ -357,15 +358,15 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 			kvs = append(kvs, semconv.Side.String(side.String()))
 		}
 	}
-	kvs = append(kvs, semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
+	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
 	if method != "" {
-		kvs = append(kvs, semconv.Method.String(method))
+		kvs = append(kvs, otelsemconv.HTTPRequestMethodKey.String(method))
 	}
 	if path != "" {
-		kvs = append(kvs, semconv.Path.String(path))
+		kvs = append(kvs, otelsemconv.URLPathKey.String(path))
 	}
 	if protocol != "" {
-		kvs = append(kvs, semconv.Protocol.String(protocol))
+		kvs = append(kvs, otelsemconv.NetworkProtocolNameKey.String(protocol))
 	}
 	rec.AddAttributes(kvs...)
 	lctx := ctx
@@ -421,7 +422,7 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	now := p.cfg.now()
 	attrs := r.Attributes
 	if r.Status != 0 {
-		attrs = append(attrs[:len(attrs):len(attrs)], semconv.StatusCode.Int(r.Status))
+		attrs = append(attrs[:len(attrs):len(attrs)], otelsemconv.HTTPResponseStatusCodeKey.Int(r.Status))
 	}
 	opts := [3]trace.SpanStartOption{spanKindOptions[kind], trace.WithTimestamp(now.Add(-r.Duration))}
 	n := 2

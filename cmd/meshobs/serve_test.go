@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"io"
 	"os"
 	"os/exec"
@@ -20,8 +21,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/meshobs/meshobs/semconv"
 )
 
 var receivingLine = regexp.MustCompile(`receiving OTLP"? grpc=(\S+) http=(\S+)`)
@@ -79,7 +78,7 @@ func TestServeReceivesFromAnOTelApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp),
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName.String("shop"))))
+		sdktrace.WithResource(resource.NewSchemaless(otelsemconv.ServiceNameKey.String("shop"))))
 	_, span := tp.Tracer("app").Start(ctx, "GET /", trace.WithSpanKind(trace.SpanKindServer))
 	span.End()
 	if err := tp.Shutdown(ctx); err != nil {
