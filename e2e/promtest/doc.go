@@ -6,8 +6,9 @@
 // within one bucket; every PromQL expression of the Grafana dashboard under
 // deploy/grafana must parse and return data.
 //
-// The tests need the Prometheus binary (Debian's prometheus package):
-// MESHOBS_PROMETHEUS_BIN, else prometheus on PATH. Without it they fail
-// under CI (env CI set) and are skipped elsewhere, naming the command that
-// installs it.
+// The tests need the Prometheus binary (Debian's prometheus package), found
+// and started by e2e/tooltest: MESHOBS_PROMETHEUS_BIN, else prometheus on
+// PATH. Without it they fail under CI (env CI set) and are skipped
+// elsewhere, naming the command that installs it (bash tools/build.sh,
+// which runs apt-get install prometheus).
 package promtest

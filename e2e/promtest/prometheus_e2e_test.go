@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meshobs/meshobs"
+	"github.com/meshobs/meshobs/e2e/tooltest"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
@@ -114,10 +115,10 @@ func runNode(t *testing.T, input []byte) (generated, string) {
 }
 
 // byEdge keys a vector by its client and server labels.
-func byEdge(v []sample) map[[2]string]float64 {
+func byEdge(v []tooltest.PromSample) map[[2]string]float64 {
 	out := make(map[[2]string]float64, len(v))
 	for _, s := range v {
-		out[[2]string{s.labels["client"], s.labels["server"]}] = s.value
+		out[[2]string{s.Metric["client"], s.Metric["server"]}] = s.Value
 	}
 	return out
 }
@@ -127,7 +128,7 @@ func byEdge(v []sample) map[[2]string]float64 {
 func TestPrometheusAgreesWithGenerate(t *testing.T) {
 	input := workload()
 	g, target := runNode(t, input)
-	prom := startPrometheus(t, "", target)
+	prom := tooltest.StartPrometheus(t, tooltest.PrometheusOptions{Targets: []string{target}, ScrapeInterval: 500 * time.Millisecond})
 
 	wantCalls, wantErrors, wantTotal := map[[2]string]float64{}, map[[2]string]float64{}, 0.0
 	for _, e := range g.Edges {
@@ -139,22 +140,22 @@ func TestPrometheusAgreesWithGenerate(t *testing.T) {
 		t.Fatalf("generate: %+v", g.Edges)
 	}
 	// Wait until a scrape has it all: the totals then stay put.
-	prom.waitForQuery(t, 60*time.Second, `sum(traces_service_graph_request_total)`, func(v []sample) error {
-		if len(v) != 1 || v[0].value != wantTotal {
+	prom.WaitForQuery(t, 60*time.Second, `sum(traces_service_graph_request_total)`, func(v []tooltest.PromSample) error {
+		if len(v) != 1 || v[0].Value != wantTotal {
 			return fmt.Errorf("sum %v, want %v", v, wantTotal)
 		}
 		return nil
 	})
 
 	ctx := t.Context()
-	calls, err := prom.query(ctx, `sum by (client, server) (traces_service_graph_request_total)`)
+	calls, err := prom.Query(ctx, `sum by (client, server) (traces_service_graph_request_total)`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := byEdge(calls); !mapsEqual(got, wantCalls) {
 		t.Errorf("request totals %v, generate's %v", got, wantCalls)
 	}
-	failed, err := prom.query(ctx, `sum by (client, server) (traces_service_graph_request_failed_total)`)
+	failed, err := prom.Query(ctx, `sum by (client, server) (traces_service_graph_request_failed_total)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,18 +163,18 @@ func TestPrometheusAgreesWithGenerate(t *testing.T) {
 		t.Errorf("failed totals %v, generate's error_count %v", got, wantErrors)
 	}
 	// Every span is counted in the span metrics: two per trace.
-	spans, err := prom.query(ctx, `sum(traces_spanmetrics_calls_total)`)
+	spans, err := prom.Query(ctx, `sum(traces_spanmetrics_calls_total)`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2 * wantCalls[[2]string{"web", "auth"}]; len(spans) != 1 || spans[0].value != want {
+	if want := 2 * wantCalls[[2]string{"web", "auth"}]; len(spans) != 1 || spans[0].Value != want {
 		t.Errorf("span calls %v, want %v", spans, want)
 	}
 
 	// p95 per edge: each call has one known side here (records: the
 	// reporter's; spans: the callee's), so the two histograms together hold
 	// exactly the durations generate summarises.
-	p95, err := prom.query(ctx, `histogram_quantile(0.95, sum by (le, client, server) `+
+	p95, err := prom.Query(ctx, `histogram_quantile(0.95, sum by (le, client, server) `+
 		`({__name__=~"traces_service_graph_request_(client|server)_seconds_bucket"}))`)
 	if err != nil {
 		t.Fatal(err)
