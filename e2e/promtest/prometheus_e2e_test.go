@@ -123,13 +123,18 @@ func byEdge(v []tooltest.PromSample) map[[2]string]float64 {
 	return out
 }
 
-// TestPrometheusAgreesWithGenerate is the acceptance test: what a
-// real Prometheus scrapes from meshobs is, edge for edge, what generate says.
-func TestPrometheusAgreesWithGenerate(t *testing.T) {
+// TestPrometheus runs one meshobs and one Prometheus scraping it: the
+// issue's acceptance checks (what Prometheus holds is, edge for edge, what
+// generate says) and the dashboard's queries.
+func TestPrometheus(t *testing.T) {
 	input := workload()
 	g, target := runNode(t, input)
 	prom := tooltest.StartPrometheus(t, tooltest.PrometheusOptions{Targets: []string{target}, ScrapeInterval: 500 * time.Millisecond})
+	t.Run("AgreesWithGenerate", func(t *testing.T) { agreesWithGenerate(t, prom, g) })
+	t.Run("DashboardQueries", func(t *testing.T) { dashboardQueries(t, prom) })
+}
 
+func agreesWithGenerate(t *testing.T, prom *tooltest.PrometheusServer, g generated) {
 	wantCalls, wantErrors, wantTotal := map[[2]string]float64{}, map[[2]string]float64{}, 0.0
 	for _, e := range g.Edges {
 		k := [2]string{e.Source, e.Target}
