@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -77,15 +79,93 @@ func traceMetricViews() []sdkmetric.Option {
 	return out
 }
 
+// The counters are observable: each series counts its own calls (an atomic
+// add on the hot path, where a synchronous SDK counter costs as much as a
+// histogram record) and a callback reports the totals at every collection.
+// So the service-graph counts are the graph's own, taken at the moment it
+// counts a call; only the latency histograms are synchronous instruments.
+
+// counted is one series of the service-graph or span metrics: its
+// attribute set as the options the SDK calls take, and its counts.
+type counted struct {
+	record        []metric.RecordOption
+	observe       []metric.ObserveOption
+	calls, failed atomic.Int64
+}
+
+func newCounted(kvs ...attribute.KeyValue) *counted {
+	set := attribute.NewSet(kvs...)
+	return &counted{
+		record:  []metric.RecordOption{metric.WithAttributeSet(set)},
+		observe: []metric.ObserveOption{metric.WithAttributeSet(set)},
+	}
+}
+
+// overflowAttribute marks the series that stands for every series past the
+// limit, as the SDK marks its own overflow series.
+var overflowAttribute = attribute.Bool("otel.metric.overflow", true)
+
+// seriesTable is a bounded set of series keyed by K. lookup and insert are
+// called by one observer whose calls its caller serialises (the graph's or
+// the span store's lock), so the index needs no lock of its own; the list
+// the collection callback reads is guarded by mu. Past max series, every new
+// key counts on one overflow series.
+type seriesTable[K comparable] struct {
+	index    map[K]*counted
+	overflow *counted
+	max      int
+
+	mu   sync.Mutex
+	list []*counted
+}
+
+func newSeriesTable[K comparable](max int) *seriesTable[K] {
+	return &seriesTable[K]{index: make(map[K]*counted), max: max}
+}
+
+func (t *seriesTable[K]) lookup(k K) (*counted, bool) {
+	c, ok := t.index[k]
+	return c, ok
+}
+
+// insert adds the series of k (its key strings already cloned) with the
+// attributes kvs, or returns the overflow series when the table is full.
+func (t *seriesTable[K]) insert(k K, kvs ...attribute.KeyValue) *counted {
+	if len(t.index) >= t.max {
+		if t.overflow == nil {
+			t.overflow = newCounted(overflowAttribute)
+			t.append(t.overflow)
+		}
+		return t.overflow
+	}
+	c := newCounted(kvs...)
+	t.index[k] = c
+	t.append(c)
+	return c
+}
+
+func (t *seriesTable[K]) append(c *counted) {
+	t.mu.Lock()
+	t.list = append(t.list, c)
+	t.mu.Unlock()
+}
+
+// each calls f for every series, in creation order.
+func (t *seriesTable[K]) each(f func(*counted)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.list {
+		f(c)
+	}
+}
+
 // graphMetrics is the graph's CallObserver: it turns every call the graph
-// counts into the service-graph metrics. Its calls are serialised by the
-// graph's lock, which also guards its series cache: register it with one
-// graph only.
+// counts into the service-graph metrics. Register it with one graph only:
+// the graph's lock serialises its calls.
 type graphMetrics struct {
-	total, failed  metric.Int64Counter
+	total, failed  metric.Int64ObservableCounter
 	server, client metric.Float64Histogram
-	series         map[graphSeries]*seriesOptions
-	maxSeries      int
+	series         *seriesTable[graphSeries]
 }
 
 type graphSeries struct {
@@ -96,13 +176,12 @@ type graphSeries struct {
 var _ graph.CallObserver = (*graphMetrics)(nil)
 
 // spanMetrics is a SpanObserver that turns every span the span store
-// ingests into the span metrics. Its calls are serialised by the store's
-// lock, which also guards its series cache: register it with one store only.
+// ingests into the span metrics. Register it with one store only: the
+// store's lock serialises its calls.
 type spanMetrics struct {
-	calls     metric.Int64Counter
-	latency   metric.Float64Histogram
-	series    map[spanSeries]*seriesOptions
-	maxSeries int
+	calls   metric.Int64ObservableCounter
+	latency metric.Float64Histogram
+	series  *seriesTable[spanSeries]
 }
 
 type spanSeries struct {
@@ -115,19 +194,21 @@ var _ exporters.SpanObserver = (*spanMetrics)(nil)
 
 // newTraceMetrics returns the two observers, whose instruments
 // initTraceMetrics creates once the meter exists; nothing may be observed
-// before that. maxSeries bounds each one's cache of attribute sets.
+// before that. maxSeries is the SDK's cardinality limit: as the SDK does,
+// each keeps maxSeries-1 series and folds the rest into the overflow series.
 func newTraceMetrics(maxSeries int) (*graphMetrics, *spanMetrics) {
-	return &graphMetrics{series: make(map[graphSeries]*seriesOptions), maxSeries: maxSeries},
-		&spanMetrics{series: make(map[spanSeries]*seriesOptions), maxSeries: maxSeries}
+	n := max(maxSeries-1, 1)
+	return &graphMetrics{series: newSeriesTable[graphSeries](n)},
+		&spanMetrics{series: newSeriesTable[spanSeries](n)}
 }
 
 func initTraceMetrics(meter metric.Meter, g *graphMetrics, s *spanMetrics) error {
 	var err error
-	if g.total, err = meter.Int64Counter(ServiceGraphRequestTotal, metric.WithUnit("{request}"),
+	if g.total, err = meter.Int64ObservableCounter(ServiceGraphRequestTotal, metric.WithUnit("{request}"),
 		metric.WithDescription("Calls between two services, as the service graph counts them.")); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
-	if g.failed, err = meter.Int64Counter(ServiceGraphRequestFailedTotal, metric.WithUnit("{request}"),
+	if g.failed, err = meter.Int64ObservableCounter(ServiceGraphRequestFailedTotal, metric.WithUnit("{request}"),
 		metric.WithDescription("Failed calls between two services (5xx or span status Error).")); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
@@ -139,7 +220,7 @@ func initTraceMetrics(meter metric.Meter, g *graphMetrics, s *spanMetrics) error
 		metric.WithDescription("Duration of calls between two services as the caller saw them.")); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
-	if s.calls, err = meter.Int64Counter(SpanMetricsCallsTotal, metric.WithUnit("{span}"),
+	if s.calls, err = meter.Int64ObservableCounter(SpanMetricsCallsTotal, metric.WithUnit("{span}"),
 		metric.WithDescription("Spans per service, span name, kind and status.")); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
@@ -149,65 +230,53 @@ func initTraceMetrics(meter metric.Meter, g *graphMetrics, s *spanMetrics) error
 		metric.WithDescription("Span durations in seconds, per service, span name, kind and status.")); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
+	if _, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		// Every edge reports its failed series too, at 0 until a call fails,
+		// so that error ratios are 0, not missing.
+		g.series.each(func(c *counted) {
+			o.ObserveInt64(g.total, c.calls.Load(), c.observe...)
+			o.ObserveInt64(g.failed, c.failed.Load(), c.observe...)
+		})
+		s.series.each(func(c *counted) { o.ObserveInt64(s.calls, c.calls.Load(), c.observe...) })
+		return nil
+	}, g.total, g.failed, s.calls); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
 	return nil
 }
 
-// ObserveCall records one counted call on its edge's series.
+// ObserveCall counts one call on its edge's series and records its latencies.
 func (m *graphMetrics) ObserveCall(c graph.Call) {
-	ctx := context.Background()
-	o := m.options(c.Source, c.Target, c.Type)
-	m.total.Add(ctx, 1, o.add...)
+	k := graphSeries{c.Source, c.Target, c.Type}
+	s, ok := m.series.lookup(k)
+	if !ok {
+		k.client, k.server = strings.Clone(k.client), strings.Clone(k.server)
+		s = m.series.insert(k, LabelClient.String(k.client), LabelServer.String(k.server),
+			LabelConnectionType.String(string(k.typ)))
+	}
+	s.calls.Add(1)
 	if c.Failed {
-		m.failed.Add(ctx, 1, o.add...)
+		s.failed.Add(1)
 	}
 	if c.HasClient {
-		m.client.Record(ctx, c.ClientLatency.Seconds(), o.record...)
+		m.client.Record(context.Background(), c.ClientLatency.Seconds(), s.record...)
 	}
 	if c.HasServer {
-		m.server.Record(ctx, c.ServerLatency.Seconds(), o.record...)
+		m.server.Record(context.Background(), c.ServerLatency.Seconds(), s.record...)
 	}
 }
 
-func (m *graphMetrics) options(client, server string, typ graph.ConnectionType) *seriesOptions {
-	k := graphSeries{client, server, typ}
-	if o, ok := m.series[k]; ok {
-		return o
-	}
-	o := newSeriesOptions(LabelClient.String(client), LabelServer.String(server), LabelConnectionType.String(string(typ)))
-	// The failed series exists from the edge's first call, so that error
-	// ratios are 0, not missing, on edges that never failed.
-	m.failed.Add(context.Background(), 0, o.add...)
-	if len(m.series) < m.maxSeries {
-		m.series[graphSeries{strings.Clone(client), strings.Clone(server), typ}] = o
-	}
-	return o
-}
-
-// ObserveSpan records one span on its series.
+// ObserveSpan counts one span on its series and records its duration.
 func (m *spanMetrics) ObserveSpan(sp, _ exporters.Span, _ bool) {
-	ctx := context.Background()
-	o := m.options(&sp)
-	m.calls.Add(ctx, 1, o.add...)
-	m.latency.Record(ctx, sp.Duration().Seconds(), o.record...)
-}
-
-func (m *spanMetrics) options(sp *exporters.Span) *seriesOptions {
 	k := spanSeries{sp.Service, sp.Name, sp.Kind, sp.Status}
-	if o, ok := m.series[k]; ok {
-		return o
-	}
-	o := newSeriesOptions(LabelService.String(sp.Service), LabelSpanName.String(sp.Name),
-		LabelSpanKind.String(spanKindLabel(sp.Kind)), LabelStatusCode.String(statusCodeLabel(sp.Status)))
-	if len(m.series) < m.maxSeries {
+	s, ok := m.series.lookup(k)
+	if !ok {
 		k.service, k.name = strings.Clone(k.service), strings.Clone(k.name)
-		m.series[k] = o
+		s = m.series.insert(k, LabelService.String(k.service), LabelSpanName.String(k.name),
+			LabelSpanKind.String(spanKindLabel(k.kind)), LabelStatusCode.String(statusCodeLabel(k.status)))
 	}
-	return o
-}
-
-func newSeriesOptions(kvs ...attribute.KeyValue) *seriesOptions {
-	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	return &seriesOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
+	s.calls.Add(1)
+	m.latency.Record(context.Background(), sp.Duration().Seconds(), s.record...)
 }
 
 // spanKindLabel is the span_kind value Tempo writes: the OTLP enum name.

@@ -2,10 +2,12 @@ package telemetry_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -293,5 +295,101 @@ func TestTraceMetricsPrometheusNames(t *testing.T) {
 	}
 	if !sawDatabase || !sawError {
 		t.Errorf("connection_type=\"database\" seen %v, status_code=\"STATUS_CODE_ERROR\" seen %v", sawDatabase, sawError)
+	}
+}
+
+// requestTotals sums traces_service_graph_request_total per attribute set,
+// rendered as client->server (or "overflow").
+func requestTotals(t *testing.T, p *telemetry.Pipeline) map[string]int64 {
+	t.Helper()
+	rm, err := p.Metrics().Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != telemetry.ServiceGraphRequestTotal {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				k := edgeOf(dp.Attributes)
+				name := k.client + "->" + k.server
+				if v, ok := dp.Attributes.Value("otel.metric.overflow"); ok && v.AsBool() {
+					name = "overflow"
+				}
+				out[name] += dp.Value
+			}
+		}
+	}
+	return out
+}
+
+func TestServiceGraphMetricsPastTheSeriesLimit(t *testing.T) {
+	p := newPipeline(t, telemetry.WithLimits(0, 0, 2))
+	for _, target := range []string{"a", "b", "c", "d", "c", "a"} {
+		if _, err := p.Record(context.Background(), &telemetry.Request{Service: "web", Target: target, DurationMs: 1, Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As the SDK does with a limit of 2, the first edge keeps its series and
+	// the others count on the overflow series: the totals still add up to
+	// the graph's.
+	want := map[string]int64{"web->a": 2, "overflow": 4}
+	if got := requestTotals(t, p); !reflect.DeepEqual(got, want) {
+		t.Fatalf("request totals %v, want %v", got, want)
+	}
+}
+
+// TestTraceMetricsConcurrentSafe records calls and spans from several
+// goroutines while others collect; the totals end equal to the graph's.
+func TestTraceMetricsConcurrentSafe(t *testing.T) {
+	p := newPipeline(t)
+	const writers, perWriter = 4, 300
+	ctx := context.Background()
+	done := make(chan struct{})
+	var collectors sync.WaitGroup
+	for range 2 {
+		collectors.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					if _, err := p.Metrics().Snapshot(ctx); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				target := fmt.Sprintf("svc%d", (w+i)%5)
+				if _, err := p.Record(ctx, &telemetry.Request{Service: "web", Target: target, DurationMs: float64(i), Status: 200 + 300*(i%7/6)}); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := p.StartSpan(ctx, &telemetry.SpanRequest{Operation: fmt.Sprintf("op%d", i%3), Service: target}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	collectors.Wait()
+
+	got := requestTotals(t, p)
+	want := map[string]int64{}
+	for _, e := range p.Graph().Edges() {
+		want[e.Source+"->"+e.Target] = e.Calls
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("request totals %v, graph %v", got, want)
 	}
 }
