@@ -3,13 +3,13 @@
 # run as a non-root user.
 #
 #   docker build -t meshobs .
-#   docker run --rm -p 4317:4317 -p 4318:4318 -p 4319:4319 \
-#     -v "$PWD/meshobs.yaml:/etc/meshobs/meshobs.yaml:ro" meshobs serve --config /etc/meshobs/meshobs.yaml
+#   docker run --rm -p 4317:4317 -p 4318:4318 -p 4319:4319 meshobs
 #
 # `meshobs serve` listens on 127.0.0.1 unless configured otherwise, which a
-# published port cannot reach: give it a config whose receiver and api
-# endpoints are 0.0.0.0:4317, 0.0.0.0:4318 and 0.0.0.0:4319 to serve from
-# the container.
+# published port cannot reach: the image runs it with deploy/docker/meshobs.yaml,
+# whose receivers and API listen on 0.0.0.0. Mount a config of your own over
+# /etc/meshobs/meshobs.yaml to change it (TLS, tokens, exporters).
+# Not built by the tests: no Docker engine runs where they run.
 
 FROM golang:1.26 AS build
 WORKDIR /src
@@ -21,10 +21,11 @@ RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -buildvcs=false -ldflags='-s -w'
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/meshobs /usr/local/bin/meshobs
+COPY deploy/docker/meshobs.yaml /etc/meshobs/meshobs.yaml
 # distroless's nonroot user, by number so that a runtime check for a
 # non-root user (runAsNonRoot) can verify it.
 USER 65532:65532
 # OTLP/gRPC, OTLP/HTTP, the HTTP API and web UI.
 EXPOSE 4317 4318 4319
 ENTRYPOINT ["meshobs"]
-CMD ["serve"]
+CMD ["serve", "--config", "/etc/meshobs/meshobs.yaml"]

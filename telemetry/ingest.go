@@ -174,7 +174,9 @@ func toReadOnlySpan(s ptrace.Span, res *resource.Resource, scope instrumentation
 	ts, _ := trace.ParseTraceState(s.TraceState().AsRaw())
 	sc := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
-		TraceFlags: trace.TraceFlags(s.Flags() & 0xff), TraceState: ts,
+		// A span that was exported was recorded: sampled, whatever flags its
+		// sender set (many set none), or the batch processors would drop it.
+		TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
 	})
 	stub := tracetest.SpanStub{
 		Name:                   s.Name(),
@@ -320,7 +322,7 @@ func entryRequest(e *accesslog.Entry, defaultService string) *Request {
 		r.Source, r.Target = e.Source, e.Target
 	}
 	if r.Service == "" {
-		r.Service = cmpOr(e.Source, e.Target, defaultService)
+		r.Service = cmpOr(e.Source, defaultService) // an unknown reporter is not guessed from the target
 	}
 	return r
 }
