@@ -99,13 +99,15 @@ func (p *ports) of(addr string) string {
 // meshobsNode is one running `meshobs serve`.
 type meshobsNode struct {
 	*tooltest.Process
-	grpc, metrics string // OTLP/gRPC endpoint and /metrics URL
+	grpc    string // OTLP/gRPC endpoint
+	metrics string // the Prometheus exporter's /metrics URL
+	api     string // the HTTP API's base URL
 }
 
 // startMeshobs runs `meshobs serve` on config (already rewritten), whose
-// receiver and Prometheus addresses are grpc and prom, and waits until
-// both accept connections.
-func startMeshobs(t *testing.T, name, config, grpc, prom string) *meshobsNode {
+// receiver, API and Prometheus addresses are grpc, api and prom, and waits
+// until the API says it is ready and the other two answer.
+func startMeshobs(t *testing.T, name, config, grpc, api, prom string) *meshobsNode {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, name+".yaml")
@@ -113,8 +115,11 @@ func startMeshobs(t *testing.T, name, config, grpc, prom string) *meshobsNode {
 		t.Fatal(err)
 	}
 	p := tooltest.Start(t, tooltest.Command{Name: name, Path: meshobsBinary(t), Args: []string{"serve", "--config", path}, Dir: dir})
-	n := &meshobsNode{Process: p, grpc: grpc, metrics: "http://" + prom + "/metrics"}
+	n := &meshobsNode{Process: p, grpc: grpc, metrics: "http://" + prom + "/metrics", api: "http://" + api}
 	if err := p.WaitReady(60*time.Second, func() error {
+		if _, err := get(context.Background(), n.api+"/readyz"); err != nil {
+			return err
+		}
 		c, err := net.DialTimeout("tcp", grpc, time.Second)
 		if err != nil {
 			return err
@@ -126,6 +131,29 @@ func startMeshobs(t *testing.T, name, config, grpc, prom string) *meshobsNode {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// graphEdge is an edge of a generate reply.
+type graphEdge struct {
+	Source       string `json:"source"`
+	Target       string `json:"target"`
+	RequestCount int64  `json:"request_count"`
+	ErrorCount   int64  `json:"error_count"`
+}
+
+// graph asks the node's API for its service graph (generate, with detail).
+func (n *meshobsNode) graph(ctx context.Context) ([]graphEdge, error) {
+	b, err := get(ctx, n.api+"/api/graph?detail=true")
+	if err != nil {
+		return nil, err
+	}
+	var g struct {
+		Edges []graphEdge `json:"edges"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("/api/graph: %w: %.300s", err, b)
+	}
+	return g.Edges, nil
 }
 
 // scrape returns the node's /metrics samples named name.

@@ -13,12 +13,12 @@ import (
 	"github.com/meshobs/meshobs/e2e/tooltest"
 )
 
-// nodeAddrs are the checked-in addresses of the three nodes: OTLP/gRPC and
-// Prometheus.
-var nodeAddrs = []struct{ name, grpc, prom string }{
-	{"meshobs-n1", "127.0.0.1:14317", "127.0.0.1:19464"},
-	{"meshobs-n2", "127.0.0.1:24317", "127.0.0.1:29464"},
-	{"meshobs-n3", "127.0.0.1:34317", "127.0.0.1:39464"},
+// nodeAddrs are the checked-in addresses of the three nodes: OTLP/gRPC,
+// HTTP API and Prometheus.
+var nodeAddrs = []struct{ name, grpc, api, prom string }{
+	{"meshobs-n1", "127.0.0.1:14317", "127.0.0.1:14319", "127.0.0.1:19464"},
+	{"meshobs-n2", "127.0.0.1:24317", "127.0.0.1:24319", "127.0.0.1:29464"},
+	{"meshobs-n3", "127.0.0.1:34317", "127.0.0.1:34319", "127.0.0.1:39464"},
 }
 
 // series is what the test compares: one value per label set.
@@ -92,9 +92,10 @@ func TestScaleOut(t *testing.T) {
 
 	nodes := make([]*meshobsNode, len(nodeAddrs))
 	for i, n := range nodeAddrs {
-		nodes[i] = startMeshobs(t, n.name, nodeCfgs[i], p.of(n.grpc), p.of(n.prom))
+		nodes[i] = startMeshobs(t, n.name, nodeCfgs[i], p.of(n.grpc), p.of(n.api), p.of(n.prom))
 	}
-	single := startMeshobs(t, "meshobs-single", refCfg, ref.of(nodeAddrs[0].grpc), ref.of(nodeAddrs[0].prom))
+	n1 := nodeAddrs[0]
+	single := startMeshobs(t, "meshobs-single", refCfg, ref.of(n1.grpc), ref.of(n1.api), ref.of(n1.prom))
 	tooltest.StartOtelcol(t, tooltest.OtelcolOptions{Config: collectorCfg})
 	prom := startPrometheus(t, promCfg)
 
@@ -179,6 +180,35 @@ func TestScaleOut(t *testing.T) {
 			}
 		})
 	}
+
+	// And the single node's own graph (generate, over its HTTP API) is the
+	// same, edge for edge: what the metrics summed over three nodes say.
+	t.Run("generate", func(t *testing.T) {
+		edges, err := single.graph(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls, failed := series{}, series{}
+		for _, e := range edges {
+			k := key(map[string]string{"client": e.Source, "server": e.Target}, "client", "server")
+			calls[k], failed[k] = float64(e.RequestCount), float64(e.ErrorCount)
+		}
+		for _, c := range []struct {
+			metric string
+			want   series
+		}{
+			{"traces_service_graph_request_total", calls},
+			{"traces_service_graph_request_failed_total", failed},
+		} {
+			v, err := prom.query(ctx, "sum by (client, server) ("+c.metric+")")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := equal(vectorBy(v, "client", "server"), c.want); err != nil {
+				t.Errorf("%s summed over three nodes vs the single node's generate: %v", c.metric, err)
+			}
+		}
+	})
 
 	// The collector spread the traces: every node counted some of the calls,
 	// none all of them.
