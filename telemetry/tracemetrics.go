@@ -321,6 +321,8 @@ func (o spanObservers) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 // as the target; else the caller.
 func reportingSide(r *Request) exporters.Side {
 	switch {
+	case r.Side != exporters.SideUnknown && r.Source != "" && r.Target != "":
+		return r.Side
 	case r.Target == "" && r.Source == "":
 		return exporters.SideUnknown
 	case r.Target == "":
