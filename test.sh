@@ -26,9 +26,23 @@ go test -count=1 -run '^TestSoak$' -v ./cmd/meshobs
 # Each fuzz target for a short burst, one at a time (the regular run above
 # replays their corpora under testdata/fuzz). New inputs are minimized for
 # a few runs only: full minimization can take longer than the burst.
+# On a loaded machine the Go fuzzing coordinator can hit its own deadline
+# while stopping its workers and report "context deadline exceeded" though
+# no input failed (no "Failing input written to" line): that burst counts as
+# done, with a warning; any failing input still fails the run.
 fuzz() {
 	echo "== fuzz $1 ($2)"
-	go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-20s}" -fuzzminimizetime 10x "$2"
+	local out
+	if out=$(go test -run '^$' -fuzz "^$1\$" -fuzztime "${FUZZTIME:-20s}" -fuzzminimizetime 10x "$2" 2>&1); then
+		echo "$out" | tail -n 3
+		return 0
+	fi
+	echo "$out"
+	if grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written to' <<<"$out"; then
+		echo "== fuzz $1: the fuzzing engine stopped at its deadline with no failing input; counted as done"
+		return 0
+	fi
+	return 1
 }
 fuzz FuzzDecodeLine ./node
 fuzz FuzzLineReader ./node

@@ -236,8 +236,8 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 	if !sp.Parent.IsValid() && b.cfg.userNode && s.kind == trace.SpanKindServer {
 		// Before the span's own node, so that the source comes first.
 		b.stats.UserCalls++
-		b.g.AddCall(Call{Source: UserNode, Target: s.service, Failed: s.failed,
-			ServerLatency: s.duration, HasServer: true})
+		b.g.AddCall(Call{Source: UserNode, Target: s.service, Type: ConnectionVirtualNode,
+			Failed: s.failed, ServerLatency: s.duration, HasServer: true})
 	}
 	b.g.AddNode(s.service)
 
@@ -303,6 +303,9 @@ func (b *SpanBuilder) link(p, c *spanFacts) bool {
 		return false
 	}
 	call := Call{Source: p.service, Target: c.service, Failed: c.failed}
+	if p.kind == trace.SpanKindProducer || c.kind == trace.SpanKindConsumer {
+		call.Type = ConnectionMessaging
+	}
 	if isCaller(p.kind) {
 		call.ClientLatency, call.HasClient = p.duration, true
 		call.Failed = call.Failed || p.failed
@@ -327,8 +330,12 @@ func (b *SpanBuilder) settled(k spanKey) {
 
 func (b *SpanBuilder) virtualCall(s *spanFacts) {
 	b.stats.VirtualCalls++
-	b.g.AddCall(Call{Source: s.service, Target: s.peer, Failed: s.failed,
-		ClientLatency: s.duration, HasClient: true})
+	call := Call{Source: s.service, Target: s.peer, Type: ConnectionVirtualNode, Failed: s.failed,
+		ClientLatency: s.duration, HasClient: true}
+	if s.database {
+		call.Type = ConnectionDatabase
+	}
+	b.g.AddCall(call)
 }
 
 // onExpire settles one entry that waited its full TTL; b.mu is held.

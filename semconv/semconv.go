@@ -38,6 +38,10 @@ const (
 	Target = attribute.Key("meshobs.target")
 	// DurationMs is the request duration in milliseconds on an access-log record.
 	DurationMs = attribute.Key("meshobs.duration_ms")
+	// Side says which end of an access log's edge reported it, "client" (the
+	// caller) or "server" (the callee), on the records whose ends do not
+	// tell (see exporters.SideOf): a self-call, or a third service's report.
+	Side = attribute.Key("meshobs.side")
 )
 
 // OverflowService is the service name that stands for every name beyond the

@@ -319,7 +319,7 @@ func entryRequest(e *accesslog.Entry, defaultService string) *Request {
 		TraceID: e.TraceID, SpanID: e.SpanID, Timestamp: e.Timestamp,
 	}
 	if e.Source != "" && e.Target != "" {
-		r.Source, r.Target = e.Source, e.Target
+		r.Source, r.Target, r.Side = e.Source, e.Target, e.Side
 	}
 	if r.Service == "" {
 		r.Service = cmpOr(e.Source, defaultService) // an unknown reporter is not guessed from the target

@@ -113,7 +113,8 @@ func New(opts ...Option) (*Pipeline, error) {
 		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
 		paths:    newInterner(maxInternedPaths, maxInternedBytes),
 	}
-	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
+	graphMetrics, spanMetrics := newTraceMetrics(cfg.maxSeries)
+	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges), graph.WithCallObserver(graphMetrics))
 	p.logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.graph))
 	clock := graph.WithBuilderClock(cfg.now)
 	p.spanGraph = spanRouter{
@@ -122,7 +123,7 @@ func New(opts ...Option) (*Pipeline, error) {
 		received: graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, ReceivedSpanGraph, cfg.receivedGraph)...),
 		now:      cfg.now,
 	}
-	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.spanGraph))
+	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(spanObservers{p.spanGraph, spanMetrics}))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.spans}}
 	for _, sp := range cfg.spanProcessors {
@@ -147,6 +148,7 @@ func New(opts ...Option) (*Pipeline, error) {
 			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: exporters.ExpHistogramMaxSize, MaxScale: exporters.ExpHistogramMaxScale}},
 		)),
 	}
+	mopts = append(mopts, traceMetricViews()...)
 	for _, r := range cfg.metricReaders {
 		mopts = append(mopts, sdkmetric.WithReader(r))
 	}
@@ -161,6 +163,9 @@ func New(opts ...Option) (*Pipeline, error) {
 		metric.WithUnit(semconv.RequestDurationUnit),
 		metric.WithDescription("Duration of requests reported by sidecars.")); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	if err := initTraceMetrics(meter, graphMetrics, spanMetrics); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -354,10 +359,13 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 	rec.SetObservedTimestamp(now)
 	rec.SetSeverity(otellog.SeverityInfo)
 	rec.SetSeverityText("INFO")
-	var attrs [7]attribute.KeyValue // one AddAttributes call, no heap slice
+	var attrs [8]attribute.KeyValue // one AddAttributes call, no heap slice
 	kvs := attrs[:0]
 	if source != "" {
 		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target))
+		if side := reportingSide(r); side != exporters.SideOf(service, source, target) {
+			kvs = append(kvs, semconv.Side.String(side.String()))
+		}
 	}
 	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
 	if method != "" {
