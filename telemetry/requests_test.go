@@ -20,16 +20,19 @@ func requestSeries(t *testing.T, rm metricdata.ResourceMetrics) (counter, hist m
 	counter, hist = map[attribute.Distinct]int64{}, map[attribute.Distinct]int64{}
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
+			if m.Name != semconv.RequestsName && m.Name != semconv.RequestDurationName {
+				continue
+			}
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
-				if m.Name != semconv.RequestsName || !d.IsMonotonic {
-					t.Fatalf("sum %q monotonic %v", m.Name, d.IsMonotonic)
+				if !d.IsMonotonic {
+					t.Fatalf("sum %q not monotonic", m.Name)
 				}
 				counterTemporality = d.Temporality
 				for _, dp := range d.DataPoints {
 					counter[dp.Attributes.Equivalent()] += dp.Value
 				}
-			case metricdata.ExponentialHistogram[float64]:
+			case metricdata.ExponentialHistogram[float64]: // the duration histogram
 				for _, dp := range d.DataPoints {
 					hist[dp.Attributes.Equivalent()] += int64(dp.Count)
 				}
