@@ -75,10 +75,12 @@ var ErrStopped = errors.New("node: stopped")
 // Replies are flushed before every read that may block, and at the end.
 // One Run at a time.
 //
-// r is read on a goroutine of its own, so that Run need not wait for it. A
-// read still blocked when Run returns ends when r yields data or fails; a
-// reader with SetReadDeadline (a pipe, a socket, a pollable *os.File) is
-// made to fail at once.
+// A reader with a read deadline (a pipe, a socket, a pollable *os.File)
+// and a regular file are read on Run's goroutine: a read waiting for input
+// is ended by setting the deadline in the past, and no read is left behind.
+// Any other reader is read on a goroutine of its own, so that Run need not
+// wait for it: a read still blocked when Run returns ends when r yields
+// data or fails.
 func (n *Node) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -92,8 +94,8 @@ func (n *Node) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 		n.mu.Unlock()
 	}()
 
-	in := newInterruptible(ctx, r)
-	defer in.close()
+	in, closeInput := newInput(ctx, r)
+	defer closeInput()
 	lr := newLineReader(in, n.maxLine)
 	for {
 		if !lr.lineBuffered() {
