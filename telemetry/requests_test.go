@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
 	"github.com/meshobs/meshobs/semconv"
 	"github.com/meshobs/meshobs/telemetry"
@@ -42,14 +43,14 @@ func requestSeries(t *testing.T, rm metricdata.ResourceMetrics) (counter, hist m
 	return counter, hist, counterTemporality
 }
 
-// TestRequestsCounterMatchesHistogram checks the requests counter against
-// the duration histogram fed by the same records: the same series with the
-// same counts, past the series limit too (both fold the same series into
-// the SDK's overflow series), under cumulative and delta temporality alike.
-// (An asynchronous counter over per-series tallies, cheaper per record,
-// fails it: under delta temporality it reports every series ever seen,
-// idle ones with 0, and folds by first appearance since start rather than
-// per interval.)
+// TestRequestsCounterMatchesHistogram checks the requests counter (an
+// observable counter over per-series tallies) against the duration
+// histogram (a synchronous instrument) fed by the same records: the same
+// series with the same counts, past the series limit too (both fold the
+// same series into the SDK's overflow series). Under delta temporality the
+// counter reports, as an observable counter does, every series seen so far
+// (an idle one with 0), and folds series past the limit by their first
+// appearance since start, where the histogram folds them per interval.
 func TestRequestsCounterMatchesHistogram(t *testing.T) {
 	const maxSeries = 4
 	delta := sdkmetric.NewManualReader(sdkmetric.WithTemporalitySelector(
@@ -66,13 +67,20 @@ func TestRequestsCounterMatchesHistogram(t *testing.T) {
 	}
 	overflowSet := attribute.NewSet(attribute.Bool("otel.metric.overflow", true))
 	overflow := overflowSet.Equivalent()
-	check := func(name string, rm metricdata.ResourceMetrics, want metricdata.Temporality, wantOverflow, total int64) {
+	check := func(name string, rm metricdata.ResourceMetrics, want metricdata.Temporality, wantOverflow, total int64) map[attribute.Distinct]int64 {
 		t.Helper()
 		counter, hist, temporality := requestSeries(t, rm)
 		if temporality != want {
 			t.Fatalf("%s: counter temporality %v, want %v", name, temporality, want)
 		}
-		if fmt.Sprint(counter) != fmt.Sprint(hist) {
+		var histTotal int64
+		for _, v := range hist {
+			histTotal += v
+		}
+		if histTotal != total {
+			t.Fatalf("%s: histogram counts %d requests, want %d", name, histTotal, total)
+		}
+		if name != "delta 2" && fmt.Sprint(counter) != fmt.Sprint(hist) {
 			t.Fatalf("%s: counter series %v\nhistogram series %v", name, counter, hist)
 		}
 		var sum int64
@@ -82,6 +90,7 @@ func TestRequestsCounterMatchesHistogram(t *testing.T) {
 		if sum != total || counter[overflow] != wantOverflow || len(counter) > maxSeries {
 			t.Fatalf("%s: %d series, total %d (want %d), overflow %d (want %d)", name, len(counter), sum, total, counter[overflow], wantOverflow)
 		}
+		return counter
 	}
 
 	for s := range 7 { // series 0..2 get their own; 3..6 overflow
@@ -103,7 +112,12 @@ func TestRequestsCounterMatchesHistogram(t *testing.T) {
 	if err := delta.Collect(ctx, &rm); err != nil {
 		t.Fatal(err)
 	}
-	check("delta 2", rm, metricdata.DeltaTemporality, 0, 5) // the limit is per interval: two series fit
+	counter := check("delta 2", rm, metricdata.DeltaTemporality, 2, 5)
+	svc1 := attribute.NewSet(semconv.Service.String("svc-1"), semconv.Source.String("svc-1"),
+		semconv.Target.String("db"), otelsemconv.HTTPResponseStatusCodeKey.Int(200))
+	if len(counter) != maxSeries || counter[svc1.Equivalent()] != 3 {
+		t.Fatalf("delta 2: counter %v, want svc-1 at 3, the other two series at 0 and the overflow at 2", counter)
+	}
 	if cum, err = p.Metrics().Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
