@@ -354,3 +354,25 @@ func TestSmallDecimalMatchesStrconv(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderResetsBetweenLines decodes every seed line right after every
+// other into one wireLine through one decoder: each must decode as it does
+// on its own.
+func TestDecoderResetsBetweenLines(t *testing.T) {
+	seeds := append(append([]string{}, decodeSeeds...), fastSeeds...)
+	for _, a := range seeds {
+		for _, b := range seeds {
+			var d decoder
+			var got wireLine
+			d.decode([]byte(a), &got)
+			rerr, framed := d.decode([]byte(b), &got)
+			var want wireLine
+			wantErr, wantFramed := decodeLine([]byte(b), &want)
+			if (rerr == nil) != (wantErr == nil) || framed != wantFramed ||
+				(rerr != nil && rerr.Text != wantErr.Text) ||
+				!sameRequest(got, want) || got.envelope != want.envelope {
+				t.Fatalf("after %q, %q decodes to\n%+v (%v)\nwant\n%+v (%v)", a, b, got, rerr, want, wantErr)
+			}
+		}
+	}
+}
