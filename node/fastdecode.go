@@ -27,8 +27,8 @@ func (d *decoder) decode(line []byte, w *wireLine) (rerr *Error, framed bool) {
 // JSON object of the plain shape: object keys that are field names exactly,
 // each at most once per object, with no escapes; string values of printable
 // ASCII without escapes; numbers; true, false and null; and a "body" that is
-// such an object or null. node_ids, attributes and filter are not read
-// here. For such a line it fills w exactly as goccy/go-json and
+// such an object or null; a "filter" that is an object of such members, or
+// null. node_ids and attributes are not read here. For such a line it fills w exactly as goccy/go-json and
 // encoding/json do (FuzzFastDecode checks it against decodeLine) and
 // returns true. For anything else it returns false, having perhaps changed
 // w: decodeLine then decodes the line, or explains what is wrong with it.
@@ -76,6 +76,7 @@ const (
 	fRaw
 	fLimit
 	fFormat
+	fFilter
 	fSrc
 	fDest
 	fBody
@@ -175,6 +176,8 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 			i = d.num(i, &body.Limit)
 		case fFormat:
 			i = d.str(i, &body.Format)
+		case fFilter:
+			i = d.filter(i, &body.Filter)
 		case fSrc:
 			i = d.str(i, &top.Src)
 		case fDest:
@@ -265,6 +268,8 @@ func fieldOf(key []byte, top bool) int {
 		return fLimit
 	case "format":
 		return fFormat
+	case "filter":
+		return fFilter
 	}
 	if top {
 		switch string(key) {
@@ -277,6 +282,94 @@ func fieldOf(key []byte, top bool) int {
 		}
 	}
 	return -1
+}
+
+// filter reads a query's filter object, or null, into f.
+func (d *fastDec) filter(i int, f **wireFilter) int {
+	b := d.b
+	if b[i] == 'n' {
+		return scanLiteral(b, i, "null")
+	}
+	if b[i] != '{' {
+		return -1
+	}
+	wf := &wireFilter{}
+	*f = wf
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	var seen uint8
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		end := plainString(b, i)
+		if end < 0 {
+			return -1
+		}
+		key := b[i+1 : end-1]
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		i = skipWS(b, i+1)
+		if i >= len(b) {
+			return -1
+		}
+		var bit uint8
+		var sp **string
+		switch string(key) {
+		case "source_service":
+			bit, sp = 1, &wf.SourceService
+		case "target_service":
+			bit, sp = 2, &wf.TargetService
+		case "status_class":
+			bit, sp = 4, &wf.StatusClass
+		case "status":
+			bit = 8
+		default:
+			return -1
+		}
+		if seen&bit != 0 {
+			return -1
+		}
+		seen |= bit
+		switch {
+		case b[i] == 'n':
+			i = scanLiteral(b, i, "null") // the pointer stays nil
+		case sp != nil && b[i] == '"':
+			end := plainString(b, i)
+			if end < 0 {
+				return -1
+			}
+			v := d.strs.get(b[i+1 : end-1])
+			*sp, i = &v, end
+		case sp == nil:
+			var v num
+			if i = d.num(i, &v); i >= 0 {
+				fv := float64(v)
+				wf.Status = &fv
+			}
+		default:
+			return -1
+		}
+		if i < 0 {
+			return -1
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case '}':
+			return i + 1
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return -1
+		}
+	}
 }
 
 // plainString returns the end of the string at b[i] == '"' (the index after

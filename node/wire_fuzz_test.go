@@ -300,6 +300,10 @@ var fastSeeds = []string{
 	`{"duration_ms":1e309}`, `{"duration_ms":1e-400}`, `{"status":"200"}`, `{"service":"caf\u00e9"}`,
 	`{"service":"café"}`, `{"Service":"x"}`, `{"type":"record"}x`, `{"type":"record",}`, `{}`,
 	`{"src":"c1","dest":"n1","body":{"type":"query","msg_id":5,"filter":{"source_service":"api"}}}`,
+	`{"type":"query","msg_id":5,"filter":{"source_service":"api","target_service":"db","status":404,"status_class":"4xx"},"limit":3,"raw":true}`,
+	`{"type":"query","filter":{}}`, `{"type":"query","filter":null}`, `{"filter":{"status":null,"status_class":null}}`,
+	`{"filter":{"status":"404"}}`, `{"filter":{"source_service":1}}`, `{"filter":{"x":1}}`, `{"filter":{"status":1,"status":2}}`,
+	`{"filter":{"status":1e400}}`, `{"filter":[]}`, `{"filter":"x"}`, `{"filter":{"source_service":"a"},"filter":null}`,
 }
 
 // FuzzSmallDecimal checks the fast number conversions against strconv.
