@@ -14,7 +14,7 @@ const (
 	maxEchoCPURatio   = 1.2  // median CPU time over the bare echo node's
 	maxFloorWallRatio = 1.0  // median wall time over the full naive floor's
 	maxRSSMiB         = 150. // peak RSS of every run, -rss-sizes runs included
-	maxRSSGrowth      = 1.10 // largest over smallest peak RSS across -rss-sizes
+	maxRSSGrowth      = 1.10 // peak RSS of the largest -rss-sizes workload over the smallest's
 )
 
 // summary is the medians of one binary's runs.
@@ -122,15 +122,23 @@ func newReport(o options, st workload.Stats, bins []binary, runs []runResult, si
 		fail("meshobs peak RSS %.1f MiB, target < %.0f", m.WorstRSSMiB, maxRSSMiB)
 	}
 	if len(sizes) > 0 {
-		lo, hi := sizes[0].RSSMiB, sizes[0].RSSMiB
+		small, large := sizes[0], sizes[0]
 		for _, s := range sizes {
 			if s.RSSMiB >= maxRSSMiB {
 				fail("meshobs peak RSS %.1f MiB at %d messages, target < %.0f", s.RSSMiB, s.Messages, maxRSSMiB)
 			}
-			lo, hi = min(lo, s.RSSMiB), max(hi, s.RSSMiB)
+			if s.Messages < small.Messages {
+				small = s
+			}
+			if s.Messages > large.Messages {
+				large = s
+			}
 		}
-		if hi > lo*maxRSSGrowth {
-			fail("meshobs peak RSS not flat over -rss-sizes: %.1f to %.1f MiB, target within %.0f%%", lo, hi, (maxRSSGrowth-1)*100)
+		// Flat: no growth from the smallest workload to the largest. A size
+		// in between may peak higher by the GC's timing; the cap bounds it.
+		if large.RSSMiB > small.RSSMiB*maxRSSGrowth {
+			fail("meshobs peak RSS grows from %.1f MiB at %d messages to %.1f MiB at %d, target within %.0f%%",
+				small.RSSMiB, small.Messages, large.RSSMiB, large.Messages, (maxRSSGrowth-1)*100)
 		}
 	}
 	r.Check.Pass = len(r.Check.Failures) == 0
@@ -211,7 +219,7 @@ func (r report) writeTable(w io.Writer) {
 	if !r.Check.Pass {
 		status = "FAIL"
 	}
-	fmt.Fprintf(w, "\ntargets (meshobs CPU <= %.1fx echo, wall <= %.1fx floor, peak RSS < %.0f MiB, flat within %.0f%% over -rss-sizes): %s\n",
+	fmt.Fprintf(w, "\ntargets (meshobs CPU <= %.1fx echo, wall <= %.1fx floor, peak RSS < %.0f MiB, at most %.0f%% more at the largest -rss-sizes than at the smallest): %s\n",
 		maxEchoCPURatio, maxFloorWallRatio, maxRSSMiB, (maxRSSGrowth-1)*100, status)
 	for _, f := range r.Check.Failures {
 		fmt.Fprintln(w, "  -", f)

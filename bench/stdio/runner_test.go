@@ -60,6 +60,7 @@ func TestReportCheck(t *testing.T) {
 	flat := []sizeResult{{Messages: 1e6, RSSMiB: 100}, {Messages: 1e7, RSSMiB: 105}}
 	growing := []sizeResult{{Messages: 1e6, RSSMiB: 100}, {Messages: 1e7, RSSMiB: 120}}
 	huge := []sizeResult{{Messages: 1e6, RSSMiB: 145}, {Messages: 1e7, RSSMiB: 151}}
+	bump := []sizeResult{{Messages: 1e6, RSSMiB: 126}, {Messages: 5e6, RSSMiB: 139}, {Messages: 1e7, RSSMiB: 131}}
 	for _, tc := range []struct {
 		name     string
 		runs     []runResult
@@ -68,6 +69,7 @@ func TestReportCheck(t *testing.T) {
 	}{
 		{"pass", runs(1.5, 1.8, 60), nil, 0},
 		{"pass with sizes", runs(1.5, 1.8, 60), flat, 0},
+		{"a size between peaks higher", runs(1.5, 1.8, 60), bump, 0},
 		{"cpu over echo", runs(1.5, 1.81, 60), nil, 1},
 		{"slower than floor", runs(2.5, 1.5, 60), nil, 1},
 		{"rss", runs(1.5, 1.5, 150), nil, 1},
