@@ -45,6 +45,7 @@ fuzz() {
 	return 1
 }
 fuzz FuzzDecodeLine ./node
+fuzz FuzzFastDecode ./node
 fuzz FuzzLineReader ./node
 fuzz FuzzNode ./node
 fuzz FuzzHTTPHandler ./receiver
