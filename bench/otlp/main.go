@@ -52,6 +52,7 @@ type options struct {
 	overStreams int
 	meshobs     string
 	meshobsArgs string
+	variants    map[string]string // other meshobs binaries, by name ("meshobs:NAME" servers)
 	jaeger      string
 	otelcol     string
 	tg          string
@@ -75,7 +76,7 @@ func defaultOptions() options {
 
 func main() {
 	o := defaultOptions()
-	var servers, transports string
+	var servers, transports, variants string
 	flag.IntVar(&o.spans, "n", o.spans, "spans per run (rounded up to whole batches); RSS is read at n/10, n/2 and n")
 	flag.IntVar(&o.batch, "batch", o.batch, "spans per export request")
 	flag.IntVar(&o.templates, "templates", o.templates, "distinct pre-encoded requests, sent in turn with fresh ids")
@@ -92,6 +93,7 @@ func main() {
 	flag.IntVar(&o.overStreams, "overload-streams", o.overStreams, "streams per transport in the overload run (more than -overload-limit)")
 	flag.StringVar(&o.meshobs, "meshobs", "", "meshobs binary (default: go build ./cmd/meshobs)")
 	flag.StringVar(&o.meshobsArgs, "meshobs-args", "", "extra meshobs arguments, split on spaces")
+	flag.StringVar(&variants, "variants", "", "other meshobs binaries measured beside it, in the same rounds: NAME=PATH,... (servers meshobs:NAME, right after meshobs)")
 	flag.StringVar(&o.jaeger, "jaeger", "", "Jaeger "+jaegerVersion+" binary (default: $MESHOBS_JAEGER_BIN, else tools/build.sh's)")
 	flag.StringVar(&o.otelcol, "otelcol", "", "tools/otelcol binary (default: $MESHOBS_OTELCOL_BIN, else tools/build.sh's)")
 	flag.StringVar(&o.tg, "telemetrygen", "", "telemetrygen "+telemetrygenVersion+" binary (default: $MESHOBS_TELEMETRYGEN_BIN, else tools/build.sh's)")
@@ -103,6 +105,11 @@ func main() {
 	flag.Parse()
 	o.servers = splitList(servers)
 	o.transports = splitList(transports)
+	var err error
+	if o.variants, o.servers, err = parseVariants(variants, o.servers); err != nil {
+		fmt.Fprintln(os.Stderr, "otlp: -variants:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -125,6 +132,37 @@ func main() {
 		fmt.Fprintln(os.Stderr, "otlp: check failed: "+strings.Join(rep.Check.Failures, "; "))
 		os.Exit(1)
 	}
+}
+
+// parseVariants reads NAME=PATH,... and puts the servers meshobs:NAME
+// right after meshobs in servers.
+func parseVariants(s string, servers []string) (map[string]string, []string, error) {
+	vs := map[string]string{}
+	var names []string
+	for _, f := range splitList(s) {
+		name, path, ok := strings.Cut(f, "=")
+		if !ok || name == "" || path == "" {
+			return nil, nil, fmt.Errorf("%q is not NAME=PATH", f)
+		}
+		if _, dup := vs[name]; dup {
+			return nil, nil, fmt.Errorf("%q twice", name)
+		}
+		vs[name] = path
+		names = append(names, meshobsServer+":"+name)
+	}
+	if len(names) == 0 {
+		return vs, servers, nil
+	}
+	i := slices.Index(servers, meshobsServer)
+	if i < 0 {
+		i = len(servers) - 1
+	}
+	return vs, slices.Insert(slices.Clone(servers), i+1, names...), nil
+}
+
+// isMeshobs reports whether a server is meshobs or one of its variants.
+func isMeshobs(server string) bool {
+	return server == meshobsServer || strings.HasPrefix(server, meshobsServer+":")
 }
 
 func splitList(s string) []string {
@@ -164,6 +202,12 @@ func (o options) validate() error {
 		errs = append(errs, errors.New("-servers is empty"))
 	}
 	for _, s := range o.servers {
+		if name, ok := strings.CutPrefix(s, meshobsServer+":"); ok {
+			if o.variants[name] == "" {
+				errs = append(errs, fmt.Errorf("-servers: %s has no binary in -variants", s))
+			}
+			continue
+		}
 		if !slices.Contains([]string{meshobsServer, jaegerServer, otelcolServer}, s) {
 			errs = append(errs, fmt.Errorf("-servers: unknown server %q (meshobs, jaeger, otelcol)", s))
 		}
@@ -321,7 +365,7 @@ func run(ctx context.Context, o options) (report, error) {
 				if err != nil {
 					return report{}, fmt.Errorf("round %d, %s, %s: %w", round, load, s, err)
 				}
-				progress("round %d %-12s %-8s %8.0f spans/s  cpu %7.3fs = %6.3f s/1M spans  rss %s  lost %d",
+				progress("round %d %-12s %-14s %8.0f spans/s  cpu %7.3fs = %6.3f s/1M spans  rss %s  lost %d",
 					round, load, s, r.SpansPS, r.CPUS, r.CPUSPerM, rssString(r.RSS), r.Lost)
 				runs = append(runs, r)
 			}
@@ -372,10 +416,13 @@ func (b *bench) measure(ctx context.Context, name, load string, round int) (runR
 	ctx, cancel := context.WithTimeout(ctx, b.o.timeout)
 	defer cancel()
 	so := b.srv
-	so.logName = fmt.Sprintf("%s-r%d", load, round)
-	if name == meshobsServer && b.o.profileDir != "" {
-		base := filepath.Join(b.o.profileDir, fmt.Sprintf("meshobs-%s-r%d", load, round))
+	so.logName = fmt.Sprintf("%s-%s-r%d", strings.ReplaceAll(name, ":", "-"), load, round)
+	if isMeshobs(name) && b.o.profileDir != "" {
+		base := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%s-r%d", strings.ReplaceAll(name, ":", "-"), load, round))
 		so.meshobsArgs = append(slices.Clone(so.meshobsArgs), "--cpuprofile", base+".cpu.pprof", "--memprofile", base+".heap.pprof")
+	}
+	if v, ok := strings.CutPrefix(name, meshobsServer+":"); ok {
+		so.meshobs = b.o.variants[v]
 	}
 	srv, err := startServer(ctx, name, so)
 	if err != nil {
@@ -500,7 +547,7 @@ func (b *bench) telemetrygen(ctx context.Context, grpcAddr string, traces int, l
 	// Unthrottled, telemetrygen generates faster than any server takes spans;
 	// its SDK batch processor drops what does not fit its queue.
 	cmd.Env = append(os.Environ(), "OTEL_BSP_MAX_QUEUE_SIZE="+strconv.Itoa(queue))
-	logPath := filepath.Join(b.srv.dir, "telemetrygen-"+logName+".log")
+	logPath := filepath.Join(b.srv.dir, "telemetrygen-to-"+logName+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return err
@@ -524,7 +571,7 @@ func (b *bench) overload(ctx context.Context, round int) (runResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.o.timeout)
 	defer cancel()
 	so := b.srv
-	so.logName = fmt.Sprintf("%s-r%d", loadOverload, round)
+	so.logName = fmt.Sprintf("%s-%s-r%d", meshobsServer, loadOverload, round)
 	so.maxConcurrent = b.o.overLimit
 	srv, err := startServer(ctx, meshobsServer, so)
 	if err != nil {

@@ -47,10 +47,11 @@ func (s summary) peakRSS() float64 {
 	return s.RSS[len(s.RSS)-1].MiB
 }
 
-// ratio is meshobs over a peer under one load: below 1 meshobs is cheaper
-// (CPU, RSS) or slower (spans/s).
+// ratio is meshobs (or a variant) over a peer under one load: below 1
+// meshobs is cheaper (CPU, RSS) or slower (spans/s).
 type ratio struct {
 	Load    string  `json:"load"`
+	Server  string  `json:"server"`
 	Peer    string  `json:"peer"`
 	CPU     float64 `json:"cpu_per_span"`
 	SpansPS float64 `json:"spans_per_s"`
@@ -112,14 +113,25 @@ func newReport(o options, tmpls []*template, runs []runResult) report {
 				r.Summary = append(r.Summary, sum)
 			}
 		}
-		mesh, ok := r.find(meshobsServer, load)
-		if !ok {
-			continue
-		}
-		for _, peer := range []string{jaegerServer, otelcolServer} {
-			if p, ok := r.find(peer, load); ok {
-				r.Ratios = append(r.Ratios, ratio{Load: load, Peer: peer,
-					CPU: div(mesh.CPUSPerM, p.CPUSPerM), SpansPS: div(mesh.SpansPS, p.SpansPS), RSS: div(mesh.peakRSS(), p.peakRSS())})
+		// meshobs and its variants over the peers; meshobs over its variants.
+		for _, m := range o.servers {
+			mesh, ok := r.find(m, load)
+			if !isMeshobs(m) || !ok {
+				continue
+			}
+			peers := []string{jaegerServer, otelcolServer}
+			if m == meshobsServer {
+				for _, v := range o.servers {
+					if v != m && isMeshobs(v) {
+						peers = append(peers, v)
+					}
+				}
+			}
+			for _, peer := range peers {
+				if p, ok := r.find(peer, load); ok {
+					r.Ratios = append(r.Ratios, ratio{Load: load, Server: m, Peer: peer,
+						CPU: div(mesh.CPUSPerM, p.CPUSPerM), SpansPS: div(mesh.SpansPS, p.SpansPS), RSS: div(mesh.peakRSS(), p.peakRSS())})
+				}
 			}
 		}
 	}
@@ -139,7 +151,7 @@ func (r *report) find(server, load string) (summary, bool) {
 
 func (r *report) ratio(load, peer string) (ratio, bool) {
 	for _, x := range r.Ratios {
-		if x.Load == load && x.Peer == peer {
+		if x.Load == load && x.Server == meshobsServer && x.Peer == peer {
 			return x, true
 		}
 	}
@@ -299,15 +311,15 @@ func (r *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "OTLP ingest: %s spans per run, batches of %d (%d pre-encoded requests, %d bytes on average), %s x %d streams;\n",
 		count(r.Spans), r.Batch, r.Templates, r.AvgRequestBytes, strings.Join(r.Transports, "+"), r.Streams)
 	fmt.Fprintf(w, "%d rounds, servers alternating, medians; %d CPUs\n\n", r.Rounds, r.NumCPU)
-	fmt.Fprintf(w, "%-12s  %-8s  %14s  %10s  %-28s  %8s  %8s\n", "load", "server", "CPU s/1M spans", "spans/s", "peak RSS MiB (at spans)", "lost", "refused")
+	fmt.Fprintf(w, "%-12s  %-14s  %14s  %10s  %-28s  %8s  %8s\n", "load", "server", "CPU s/1M spans", "spans/s", "peak RSS MiB (at spans)", "lost", "refused")
 	for _, s := range r.Summary {
-		fmt.Fprintf(w, "%-12s  %-8s  %14.3f  %10.0f  %-28s  %8d  %8d\n", s.Load, s.Server, s.CPUSPerM, s.SpansPS, rssString(s.RSS), s.Lost, s.Refused)
+		fmt.Fprintf(w, "%-12s  %-14s  %14.3f  %10.0f  %-28s  %8d  %8d\n", s.Load, s.Server, s.CPUSPerM, s.SpansPS, rssString(s.RSS), s.Lost, s.Refused)
 	}
 	if len(r.Ratios) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%-12s  %-18s  %12s  %10s  %8s\n", "load", "ratio", "CPU/span", "spans/s", "peak RSS")
+		fmt.Fprintf(w, "%-12s  %-30s  %9s  %9s  %9s\n", "load", "ratio", "CPU/span", "spans/s", "peak RSS")
 		for _, x := range r.Ratios {
-			fmt.Fprintf(w, "%-12s  %-18s  %11.2fx  %9.2fx  %7.2fx\n", x.Load, "meshobs/"+x.Peer, x.CPU, x.SpansPS, x.RSS)
+			fmt.Fprintf(w, "%-12s  %-30s  %8.2fx  %8.2fx  %8.2fx\n", x.Load, x.Server+"/"+x.Peer, x.CPU, x.SpansPS, x.RSS)
 		}
 	}
 	if ov := r.Overload; ov != nil {

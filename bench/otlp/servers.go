@@ -68,14 +68,15 @@ type serverOptions struct {
 	startTimeout time.Duration
 	// maxConcurrent is meshobs's receivers' max_concurrent_requests; 0 keeps the default.
 	maxConcurrent int
-	// logName tells runs apart in the log file names.
+	// logName names the run's config and log files: server, load and round.
 	logName string
 }
 
 func startServer(ctx context.Context, name string, o serverOptions) (server, error) {
-	switch name {
-	case meshobsServer:
+	if isMeshobs(name) {
 		return startMeshobs(ctx, o)
+	}
+	switch name {
 	case jaegerServer:
 		return startCollector(ctx, name, o.jaeger, jaegerConfig, o)
 	case otelcolServer:
@@ -200,7 +201,10 @@ func startMeshobs(ctx context.Context, o serverOptions) (*meshobs, error) {
 	if o.maxConcurrent > 0 {
 		limit = fmt.Sprintf(", max_concurrent_requests: %d", o.maxConcurrent)
 	}
-	cfg := filepath.Join(o.dir, "meshobs-"+o.logName+".yaml")
+	if o.meshobs == "" {
+		return nil, errors.New("meshobs: no binary")
+	}
+	cfg := filepath.Join(o.dir, o.logName+".yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `receivers:
   otlp:
     protocols:
@@ -220,7 +224,7 @@ func startMeshobs(ctx context.Context, o serverOptions) (*meshobs, error) {
 		return nil, err
 	}
 	lines := &lineWatcher{re: receivingLine}
-	p, err := startProcess(meshobsServer, cmd, filepath.Join(o.dir, "meshobs-"+o.logName+".log"), lines)
+	p, err := startProcess(meshobsServer, cmd, filepath.Join(o.dir, o.logName+".log"), lines)
 	if err != nil {
 		return nil, err
 	}
@@ -434,13 +438,13 @@ func startCollector(ctx context.Context, name, bin string, config func(g, h, m i
 			return nil, err
 		}
 		yaml, store := config(ports[0], ports[1], ports[2])
-		cfg := filepath.Join(o.dir, name+"-"+o.logName+".yaml")
+		cfg := filepath.Join(o.dir, o.logName+".yaml")
 		if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
 			return nil, err
 		}
 		cmd := exec.Command(bin, "--config", cfg)
 		cmd.Dir = o.dir
-		p, err := startProcess(name, cmd, filepath.Join(o.dir, name+"-"+o.logName+".log"), nil)
+		p, err := startProcess(name, cmd, filepath.Join(o.dir, o.logName+".log"), nil)
 		if err != nil {
 			return nil, err
 		}

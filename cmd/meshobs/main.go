@@ -253,6 +253,8 @@ func version() string {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meshobs serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (pprof), from start to shutdown")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at shutdown (pprof)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: meshobs serve [--config FILE]\n\n"+
 			"Runs meshobs as a collector node: OTLP/gRPC on 127.0.0.1:4317 and OTLP/HTTP on\n"+
@@ -272,6 +274,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	cfg = meshobs.ServeDefaults(cfg)
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
@@ -288,6 +298,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "meshobs serve: shutting down on signal")
 	}
 	stop()
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile, stderr) // while the pipeline still holds its data
+	}
 	sctx, cancel := in.ShutdownTimeout()
 	defer cancel()
 	if err := in.Shutdown(sctx); err != nil {
