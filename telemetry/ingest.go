@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -274,22 +275,32 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// Bounds of the stringCache: strings per generation, and the longest string shared.
+// Bounds of the stringCache: its slots (a power of two), and the longest
+// string shared.
 const (
-	maxSharedStrings = 4096
-	maxSharedLen     = 128
+	sharedSlots  = 4096
+	maxSharedLen = 128
 )
 
 // stringCache shares the strings received spans repeat (attribute keys, and
 // values such as methods, routes, peers, statements, span names) among the
 // spans the span store keeps: the decoder makes a copy of each per span,
-// which the store would keep as long as the span. Two generations bound
-// it: a string is looked up in the current one, then in the previous (and
-// moved to the current); when the current is full it becomes the previous,
-// so a string that stops recurring is gone within two generations.
+// which the store would keep as long as the span. It is a direct-mapped
+// table: a string's hash picks its slot, and a different string hashed to
+// the same slot takes it over. A string that recurs finds its copy at the
+// cost of a hash and a comparison; one that does not passes through and is
+// soon overwritten.
 type stringCache struct {
-	mu        sync.Mutex
-	cur, prev map[string]string
+	mu    sync.Mutex
+	seed  maphash.Seed
+	slots [sharedSlots]sharedString
+}
+
+// sharedString is a slot of the stringCache: the string and its hash, which
+// settles most mismatches without reading the string's bytes (cold memory).
+type sharedString struct {
+	hash uint64
+	s    string
 }
 
 // shareLocked returns the shared copy of s, which becomes the shared copy
@@ -298,16 +309,15 @@ func (c *stringCache) shareLocked(s string) string {
 	if s == "" || len(s) > maxSharedLen {
 		return s
 	}
-	if v, ok := c.cur[s]; ok {
-		return v
+	if c.seed == (maphash.Seed{}) {
+		c.seed = maphash.MakeSeed()
 	}
-	if v, ok := c.prev[s]; ok {
-		s = v
+	h := maphash.String(c.seed, s)
+	slot := &c.slots[h&(sharedSlots-1)]
+	if slot.hash == h && slot.s == s {
+		return slot.s
 	}
-	if len(c.cur) >= maxSharedStrings || c.cur == nil {
-		c.prev, c.cur = c.cur, make(map[string]string, maxSharedStrings)
-	}
-	c.cur[s] = s
+	*slot = sharedString{h, s}
 	return s
 }
 

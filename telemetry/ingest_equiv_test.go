@@ -279,9 +279,9 @@ func TestResourceCache(t *testing.T) {
 	}
 }
 
-// TestStringCache: a repeated string comes back as the first copy seen;
-// long strings are not kept; a string that stops recurring is gone within
-// two generations, while one that recurs stays.
+// TestStringCache: a repeated string comes back as the first copy seen,
+// long strings are not kept, and a table full of other strings still
+// shares one that recurs.
 func TestStringCache(t *testing.T) {
 	var c stringCache
 	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
@@ -293,27 +293,29 @@ func TestStringCache(t *testing.T) {
 		t.Fatal("a second copy did not get the shared one")
 	}
 	long := strings.Repeat("x", maxSharedLen+1)
-	if c.shareLocked(long); c.cur[long] != "" {
-		t.Error("a string over maxSharedLen was kept")
+	c.shareLocked(long)
+	if got := c.shareLocked(strings.Clone(long)); same(got, long) {
+		t.Error("a string over maxSharedLen was shared")
 	}
-	once := strings.Clone("once")
-	c.shareLocked(once)
-	for i := range 2*maxSharedStrings + 1 {
+	if got := c.shareLocked(""); got != "" {
+		t.Errorf("empty string: %q", got)
+	}
+	recurring := strings.Clone("GET /api/cart")
+	c.shareLocked(recurring)
+	for i := range 10 * sharedSlots {
 		c.shareLocked(strconv.Itoa(i))
-		if i%100 == 0 {
-			c.shareLocked(strings.Clone(first)) // recurs
+		c.shareLocked(recurring) // takes its slot back if it lost it
+	}
+	if got := c.shareLocked(strings.Clone(recurring)); got != recurring {
+		t.Errorf("got %q", got)
+	}
+	n := 0
+	for _, s := range c.slots {
+		if s.s != "" {
+			n++
 		}
 	}
-	if _, ok := c.cur["once"]; ok {
-		t.Error("a string seen once is still current after two generations")
-	}
-	if _, ok := c.prev["once"]; ok {
-		t.Error("a string seen once is still in the previous generation after two")
-	}
-	if got := c.shareLocked(strings.Clone(first)); !same(got, first) {
-		t.Error("a recurring string lost its shared copy")
-	}
-	if len(c.cur) > maxSharedStrings || len(c.prev) > maxSharedStrings {
-		t.Errorf("generations of %d and %d strings, bound %d", len(c.cur), len(c.prev), maxSharedStrings)
+	if n > sharedSlots {
+		t.Errorf("%d strings held, bound %d", n, sharedSlots)
 	}
 }
