@@ -54,6 +54,7 @@ type options struct {
 	meshobsArgs string
 	variants    map[string]string // other meshobs binaries, by name ("meshobs:NAME" servers)
 	jaeger      string
+	jaegerMax   int
 	otelcol     string
 	tg          string
 	profileDir  string
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&o.meshobsArgs, "meshobs-args", "", "extra meshobs arguments, split on spaces")
 	flag.StringVar(&variants, "variants", "", "other meshobs binaries measured beside it, in the same rounds: NAME=PATH,... (servers meshobs:NAME, right after meshobs)")
 	flag.StringVar(&o.jaeger, "jaeger", "", "Jaeger "+jaegerVersion+" binary (default: $MESHOBS_JAEGER_BIN, else tools/build.sh's)")
+	flag.IntVar(&o.jaegerMax, "jaeger-max-traces", 0, "Jaeger's memory storage max_traces; 0: the traces of meshobs's retained spans (retention.spans, 100,000) on this workload")
 	flag.StringVar(&o.otelcol, "otelcol", "", "tools/otelcol binary (default: $MESHOBS_OTELCOL_BIN, else tools/build.sh's)")
 	flag.StringVar(&o.tg, "telemetrygen", "", "telemetrygen "+telemetrygenVersion+" binary (default: $MESHOBS_TELEMETRYGEN_BIN, else tools/build.sh's)")
 	flag.StringVar(&o.profileDir, "profile", "", "write meshobs CPU and heap profiles of every run into this directory")
@@ -189,8 +191,8 @@ func (o options) validate() error {
 	positive("streams", o.streams)
 	positive("telemetrygen-workers", o.tgWorkers)
 	positive("overload-limit", o.overLimit)
-	if o.tgSpans < 0 || o.tgQueue < 0 || o.overSpans < 0 {
-		errs = append(errs, errors.New("-telemetrygen-n, -telemetrygen-queue and -overload-n must be >= 0"))
+	if o.tgSpans < 0 || o.tgQueue < 0 || o.overSpans < 0 || o.jaegerMax < 0 {
+		errs = append(errs, errors.New("-telemetrygen-n, -telemetrygen-queue, -overload-n and -jaeger-max-traces must be >= 0"))
 	}
 	if o.overSpans > 0 && o.overStreams <= o.overLimit {
 		errs = append(errs, fmt.Errorf("-overload-streams (%d) must exceed -overload-limit (%d) to overload meshobs", o.overStreams, o.overLimit))
@@ -350,8 +352,15 @@ func run(ctx context.Context, o options) (report, error) {
 	if b.tmpls, err = newTemplates(o.templates, o.batch, o.seed); err != nil {
 		return report{}, err
 	}
-	progress("%d templates of %d spans (%d bytes each on average) generated and encoded in %v",
-		len(b.tmpls), o.batch, avgSize(b.tmpls), time.Since(t0).Round(time.Millisecond))
+	progress("%d templates of %d spans (%d bytes each on average, %.1f spans a trace) generated and encoded in %v",
+		len(b.tmpls), o.batch, avgSize(b.tmpls), spansPerTrace(b.tmpls), time.Since(t0).Round(time.Millisecond))
+	if b.srv.jaegerMaxTraces = o.jaegerMax; b.srv.jaegerMaxTraces == 0 {
+		b.srv.jaegerMaxTraces = int(meshobsRetainedSpans / spansPerTrace(b.tmpls))
+	}
+	o.jaegerMax = b.srv.jaegerMaxTraces // for the report
+	if slices.Contains(o.servers, jaegerServer) {
+		progress("jaeger: memory storage max_traces %d", b.srv.jaegerMaxTraces)
+	}
 
 	var runs []runResult
 	for round := 1; round <= o.rounds; round++ {
@@ -382,6 +391,21 @@ func run(ctx context.Context, o options) (report, error) {
 		}
 	}
 	return newReport(o, b.tmpls, runs), nil
+}
+
+// meshobsRetainedSpans is meshobs's retention.spans default: the spans it
+// keeps for get_trace.
+const meshobsRetainedSpans = 100_000
+
+// spansPerTrace is the templates' average trace size (a trace cut at the
+// end of a batch counts as one).
+func spansPerTrace(ts []*template) float64 {
+	spans, traces := 0, 0
+	for _, t := range ts {
+		spans += t.n
+		traces += t.nTraces
+	}
+	return float64(spans) / float64(max(traces, 1))
 }
 
 func avgSize(ts []*template) int {

@@ -257,7 +257,10 @@ func TestReportCheck(t *testing.T) {
 		{"not flat", func(r []runResult) []runResult { r[0].RSS[1].MiB = 260; return r }, "grew 1.30x"},
 		{"lost", func(r []runResult) []runResult { r[0].Lost = 1; return r }, "lost 1 spans"},
 		{"no refusal", func(r []runResult) []runResult { r[3] = over(600, 600, 0, 600, nil); return r }, "saturation not reached"},
-		{"not exact", func(r []runResult) []runResult { r[3] = over(1000, 600, 400, 599, map[string]int64{"503": 4}); return r }, "sent 1000"},
+		{"not exact", func(r []runResult) []runResult {
+			r[3] = over(1000, 600, 400, 599, map[string]int64{"503": 4})
+			return r
+		}, "sent 1000"},
 		{"wrong code", func(r []runResult) []runResult {
 			r[3] = over(1000, 600, 400, 600, map[string]int64{"ResourceExhausted": 4})
 			return r

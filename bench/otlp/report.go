@@ -87,6 +87,8 @@ type report struct {
 	Batch           int              `json:"batch"`
 	Templates       int              `json:"templates"`
 	AvgRequestBytes int              `json:"avg_request_bytes"`
+	SpansPerTrace   float64          `json:"spans_per_trace"`
+	JaegerMaxTraces int              `json:"jaeger_max_traces,omitempty"`
 	Transports      []string         `json:"transports"`
 	Streams         int              `json:"streams_per_transport"`
 	Rounds          int              `json:"rounds"`
@@ -105,7 +107,10 @@ func newReport(o options, tmpls []*template, runs []runResult) report {
 		Runs: runs, Summary: []summary{}, Ratios: []ratio{},
 	}
 	if len(tmpls) > 0 {
-		r.AvgRequestBytes = avgSize(tmpls)
+		r.AvgRequestBytes, r.SpansPerTrace = avgSize(tmpls), spansPerTrace(tmpls)
+	}
+	if slices.Contains(o.servers, jaegerServer) {
+		r.JaegerMaxTraces = o.jaegerMax
 	}
 	for _, load := range []string{loadGenerator, loadTelemetrygen} {
 		for _, s := range o.servers {
@@ -308,9 +313,13 @@ func (r *report) check(o options) checkResult {
 }
 
 func (r *report) writeTable(w io.Writer) {
-	fmt.Fprintf(w, "OTLP ingest: %s spans per run, batches of %d (%d pre-encoded requests, %d bytes on average), %s x %d streams;\n",
-		count(r.Spans), r.Batch, r.Templates, r.AvgRequestBytes, strings.Join(r.Transports, "+"), r.Streams)
-	fmt.Fprintf(w, "%d rounds, servers alternating, medians; %d CPUs\n\n", r.Rounds, r.NumCPU)
+	fmt.Fprintf(w, "OTLP ingest: %s spans per run, batches of %d (%d pre-encoded requests, %d bytes and %.1f spans a trace on average),\n",
+		count(r.Spans), r.Batch, r.Templates, r.AvgRequestBytes, r.SpansPerTrace)
+	fmt.Fprintf(w, "%s x %d streams; %d rounds, servers alternating, medians; %d CPUs", strings.Join(r.Transports, "+"), r.Streams, r.Rounds, r.NumCPU)
+	if r.JaegerMaxTraces > 0 {
+		fmt.Fprintf(w, "; Jaeger keeps %d traces", r.JaegerMaxTraces)
+	}
+	fmt.Fprint(w, "\n\n")
 	fmt.Fprintf(w, "%-12s  %-14s  %14s  %10s  %-28s  %8s  %8s\n", "load", "server", "CPU s/1M spans", "spans/s", "peak RSS MiB (at spans)", "lost", "refused")
 	for _, s := range r.Summary {
 		fmt.Fprintf(w, "%-12s  %-14s  %14.3f  %10.0f  %-28s  %8d  %8d\n", s.Load, s.Server, s.CPUSPerM, s.SpansPS, rssString(s.RSS), s.Lost, s.Refused)

@@ -59,13 +59,15 @@ type server interface {
 
 // serverOptions configure how servers are started.
 type serverOptions struct {
-	dir          string // scratch directory for configs and logs
-	meshobs      string // binary
-	meshobsArgs  []string
-	meshobsEnv   []string
-	jaeger       string
-	otelcol      string
-	startTimeout time.Duration
+	dir         string // scratch directory for configs and logs
+	meshobs     string // binary
+	meshobsArgs []string
+	meshobsEnv  []string
+	jaeger      string
+	otelcol     string
+	// jaegerMaxTraces is the memory storage's max_traces.
+	jaegerMaxTraces int
+	startTimeout    time.Duration
 	// maxConcurrent is meshobs's receivers' max_concurrent_requests; 0 keeps the default.
 	maxConcurrent int
 	// logName names the run's config and log files: server, load and round.
@@ -78,7 +80,9 @@ func startServer(ctx context.Context, name string, o serverOptions) (server, err
 	}
 	switch name {
 	case jaegerServer:
-		return startCollector(ctx, name, o.jaeger, jaegerConfig, o)
+		return startCollector(ctx, name, o.jaeger, func(g, h, m int) (string, string) {
+			return jaegerConfig(g, h, m, o.jaegerMaxTraces)
+		}, o)
 	case otelcolServer:
 		return startCollector(ctx, name, o.otelcol, otelcolConfig, o)
 	}
@@ -357,9 +361,10 @@ type collector struct {
 
 // jaegerConfig is Jaeger v2's all-in-one configuration
 // (cmd/jaeger/internal/all-in-one.yaml in v1.75.0) cut to the ingest path:
-// the OTLP receiver, the batch processor and the memory storage with its
-// default of 100,000 traces; no query service, sampling or other receivers.
-func jaegerConfig(grpcPort, httpPort, metricsPort int) (string, string) {
+// the OTLP receiver, the batch processor and the memory storage holding
+// maxTraces traces (Jaeger's default: 100,000); no query service, sampling
+// or other receivers.
+func jaegerConfig(grpcPort, httpPort, metricsPort, maxTraces int) (string, string) {
 	return fmt.Sprintf(`service:
   extensions: [jaeger_storage]
   pipelines:
@@ -383,7 +388,7 @@ extensions:
     backends:
       memstore:
         memory:
-          max_traces: 100000
+          max_traces: %d
 receivers:
   otlp:
     protocols:
@@ -394,7 +399,7 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
-`, metricsPort, grpcPort, httpPort), "jaeger_storage_exporter"
+`, metricsPort, maxTraces, grpcPort, httpPort), "jaeger_storage_exporter"
 }
 
 // otelcolConfig is the collector pipeline closest to what meshobs does:

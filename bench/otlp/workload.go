@@ -18,10 +18,11 @@ import (
 // protobuf) with the offsets of its ids, so that each send can give the
 // same spans new trace and span ids without encoding again.
 type template struct {
-	raw    []byte
-	traces []int // offsets of the 16-byte trace ids
-	spans  []int // offsets of the 8-byte span ids and parent span ids
-	n      int   // spans in the request
+	raw     []byte
+	traces  []int // offsets of the 16-byte trace ids
+	spans   []int // offsets of the 8-byte span ids and parent span ids
+	n       int   // spans in the request
+	nTraces int   // traces in the request
 }
 
 // newTemplate encodes td and finds its ids in the encoding. Every id is
@@ -39,6 +40,7 @@ func newTemplate(td ptrace.Traces) (*template, error) {
 		traceIDs[sp.TraceID()] = true
 		spanIDs[sp.SpanID()] = true
 	})
+	t.nTraces = len(traceIDs)
 	for id := range traceIDs {
 		t.traces = append(t.traces, allIndexes(raw, id[:])...)
 	}
