@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/meshobs/meshobs/api"
 	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/receiver"
 )
@@ -43,6 +44,8 @@ type Config struct {
 	Exporters outbound.Config `yaml:"exporters"`
 	// Receivers takes OTLP in (gRPC and HTTP); off by default.
 	Receivers receiver.Config `yaml:"receivers"`
+	// API serves the HTTP API and the web UI; off by default.
+	API api.Config `yaml:"api"`
 }
 
 // Retention is how many of the newest individual entries each store keeps.
@@ -403,6 +406,6 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, not %s", c.ShutdownTimeout))
 	}
-	errs = append(errs, c.Exporters.Validate(), c.Receivers.Validate())
+	errs = append(errs, c.Exporters.Validate(), c.Receivers.Validate(), c.API.Validate())
 	return errors.Join(errs...)
 }

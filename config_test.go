@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshobs/meshobs/api"
 	"github.com/meshobs/meshobs/exporters/outbound"
 )
 
@@ -20,6 +21,8 @@ func TestDefaultConfigIsConfigYAML(t *testing.T) {
 		Limits:          Limits{MaxServices: 10_000, MaxEdges: 100_000, MaxMetricSeries: 100_000},
 		ShutdownTimeout: 5 * time.Second,
 		Graph:           GraphRules{Received: SpanRules{ClientServer: true, Messaging: true, VirtualNodes: true}},
+		API: api.Config{MaxConcurrentRequests: 32, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 65536},
 		Exporters: outbound.Config{
 			// queue_size, batch_size, batch_delay, metric_interval unset:
 			// the OTEL_BSP_*, OTEL_BLRP_*, OTEL_METRIC_EXPORT_* variables apply.
@@ -183,6 +186,19 @@ func TestValidateOrder(t *testing.T) {
 	for range 20 { // map iteration would vary between runs
 		if err := c.Validate(); err == nil || err.Error() != want {
 			t.Fatalf("Validate()\n%v\nwant\n%s", err, want)
+		}
+	}
+}
+
+// TestDeployConfigsLoad: the configs shipped under deploy/ are valid.
+func TestDeployConfigsLoad(t *testing.T) {
+	paths, _ := filepath.Glob("deploy/*/meshobs*.yaml")
+	if len(paths) == 0 {
+		t.Fatal("no meshobs configs under deploy/")
+	}
+	for _, p := range paths {
+		if _, err := LoadConfig(p); err != nil {
+			t.Errorf("%s: %v", p, err)
 		}
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/resource"
 
+	"github.com/meshobs/meshobs/api"
 	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/node"
@@ -33,8 +36,9 @@ type Instance struct {
 	log       *slog.Logger
 	pipeline  *telemetry.Pipeline
 	out       *outbound.Set
-	receivers *receiver.Receivers // nil when none is configured
-	node      *node.Node          // the stdio node, once Node made it
+	receivers *receiver.Receivers       // nil when none is configured
+	api       *api.Server               // nil when not configured
+	node      atomic.Pointer[node.Node] // the stdio node, once Node made it
 }
 
 // Option configures New.
@@ -125,8 +129,33 @@ func New(cfg Config, opts ...Option) (*Instance, error) {
 			return nil, errors.Join(err, in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
 		}
 	}
+	if cfg.API.Enabled() {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(api.NewSelfCollector(api.Sources{
+			Replies:   in.replies,
+			Receivers: in.receiverStats,
+			Exports:   in.out.Stats,
+			Retained:  in.pipeline.Query().Retained,
+		}))
+		in.api, err = api.New(cfg.API, in.pipeline.Query(), api.WithLogger(in.log), api.WithMetrics(reg),
+			api.WithReady(in.ready))
+		if err != nil {
+			return nil, errors.Join(err, in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
+		}
+	}
 	return in, nil
 }
+
+// replies are the stdio node's reply and rejected-line counts, for /metrics.
+func (in *Instance) replies() (replies, rejected int64) {
+	if n := in.node.Load(); n != nil {
+		return n.Counts()
+	}
+	return 0, 0
+}
+
+// ready reports whether the receivers, if any, are listening (/readyz).
+func (in *Instance) ready() bool { return in.receivers == nil || in.receivers.Ready() }
 
 // receiverStats are the receivers' counts for stats replies.
 func (in *Instance) receiverStats() []telemetry.ReceiverStat {
@@ -170,11 +199,14 @@ func unavailable(err error) error {
 }
 
 // ServeDefaults returns cfg as `meshobs serve` runs it: the OTLP receivers
-// on 127.0.0.1:4317 (gRPC) and 127.0.0.1:4318 (HTTP) unless cfg configures
-// receivers itself.
+// on 127.0.0.1:4317 (gRPC) and 127.0.0.1:4318 (HTTP), and the HTTP API and
+// web UI on 127.0.0.1:4319, each unless cfg configures it itself.
 func ServeDefaults(cfg Config) Config {
 	if !cfg.Receivers.Enabled() {
 		cfg.Receivers = receiver.ServeDefaults()
+	}
+	if !cfg.API.Enabled() {
+		cfg.API.Endpoint = api.DefaultEndpoint
 	}
 	return cfg
 }
@@ -201,12 +233,19 @@ func (in *Instance) Exporters() *outbound.Set { return in.out }
 
 // Node returns the stdio node on the instance's pipeline, made on first use.
 func (in *Instance) Node(opts ...node.Option) *node.Node {
-	if in.node == nil {
-		in.node = node.New(in.pipeline, append([]node.Option{
-			node.WithMaxLineBytes(in.cfg.MaxLineBytes), node.WithLogger(in.log)}, opts...)...)
+	if n := in.node.Load(); n != nil {
+		return n
 	}
-	return in.node
+	n := node.New(in.pipeline, append([]node.Option{
+		node.WithMaxLineBytes(in.cfg.MaxLineBytes), node.WithLogger(in.log)}, opts...)...)
+	if !in.node.CompareAndSwap(nil, n) {
+		return in.node.Load()
+	}
+	return n
 }
+
+// API returns the HTTP API server, nil when none is configured.
+func (in *Instance) API() *api.Server { return in.api }
 
 // Receivers returns the OTLP receivers, nil when none is configured.
 func (in *Instance) Receivers() *receiver.Receivers { return in.receivers }
@@ -221,6 +260,12 @@ func (in *Instance) Start(ctx context.Context) error {
 		a := in.receivers.Addrs()
 		in.log.Info("receiving OTLP", "grpc", a.GRPC, "http", a.HTTP)
 	}
+	if in.api != nil {
+		if err := in.api.Start(ctx); err != nil {
+			return err
+		}
+		in.log.Info("serving the HTTP API and web UI", "url", "http://"+in.api.Addr()+"/")
+	}
 	return nil
 }
 
@@ -232,6 +277,9 @@ func (in *Instance) Shutdown(ctx context.Context) error {
 	var errs []error
 	if in.receivers != nil {
 		errs = append(errs, in.receivers.Shutdown(ctx))
+	}
+	if in.api != nil {
+		errs = append(errs, in.api.Shutdown(ctx))
 	}
 	errs = append(errs, in.pipeline.Shutdown(ctx), in.out.Shutdown(ctx))
 	in.out.Report(in.stderr)

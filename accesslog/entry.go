@@ -6,6 +6,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/semconv"
 )
 
 // Entry is one access-log entry recognised in a log record.
@@ -30,6 +33,11 @@ type Entry struct {
 	TraceID trace.TraceID
 	// SpanID is the record's span id; zero when absent.
 	SpanID trace.SpanID
+	// Side is which end of the edge reported the entry: the record's
+	// meshobs.side attribute, else the end the reporting service is, else
+	// the record's direction (outbound: the client's; inbound: the
+	// server's); SideUnknown without an edge.
+	Side exporters.Side
 }
 
 // direction is which end of the call the reporting service is.
@@ -157,7 +165,9 @@ func FromRecord(res pcommon.Resource, rec plog.LogRecord) (Entry, bool) {
 	e.Method = f.text(methodSlots[:])
 	e.Path = f.text(pathSlots[:])
 	e.Protocol = f.text(protocolSlots[:])
-	e.Service, e.Source, e.Target = edge(&f, service)
+	var dir direction
+	e.Service, e.Source, e.Target, dir = edge(&f, service)
+	e.Side = side(rec, dir, &e)
 
 	switch {
 	case rec.Timestamp() != 0:
@@ -174,10 +184,10 @@ func FromRecord(res pcommon.Resource, rec plog.LogRecord) (Entry, bool) {
 
 // edge resolves the reporting service and the call's edge, as the package
 // doc describes. resService is the resource's service.name.
-func edge(f *fields, resService string) (service, source, target string) {
+func edge(f *fields, resService string) (service, source, target string, dir direction) {
 	source = f.text(sourceSlots[:])
 
-	dir := dirUnknown
+	dir = dirUnknown
 	selfTarget := false // the target is the reporting service (an inbound cluster)
 	ts, tv, hasTarget := f.first(targetSlots[:])
 	if hasTarget {
@@ -226,7 +236,33 @@ func edge(f *fields, resService string) (service, source, target string) {
 		target = service
 	}
 	if source == "" || target == "" {
-		return service, "", ""
+		return service, "", "", dir
 	}
-	return service, source, target
+	return service, source, target, dir
+}
+
+// side is the reporting end of e's edge: a meshobs.side attribute (what a
+// meshobs node writes when the ends do not tell), else the direction.
+func side(rec plog.LogRecord, dir direction, e *Entry) exporters.Side {
+	if e.Source == "" || e.Target == "" {
+		return exporters.SideUnknown
+	}
+	if v, ok := rec.Attributes().Get(string(semconv.Side)); ok {
+		switch v.AsString() {
+		case "client":
+			return exporters.SideClient
+		case "server":
+			return exporters.SideServer
+		}
+	}
+	if s := exporters.SideOf(e.Service, e.Source, e.Target); s != exporters.SideUnknown {
+		return s // the reporting service is one of the ends
+	}
+	switch dir {
+	case dirOutbound:
+		return exporters.SideClient
+	case dirInbound:
+		return exporters.SideServer
+	}
+	return exporters.SideUnknown
 }

@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"github.com/meshobs/meshobs/exporters"
 	"math"
 	"testing"
 	"time"
@@ -152,7 +153,7 @@ func TestFromRecordBodyAndAttributes(t *testing.T) {
 			t.Fatal("not recognised")
 		}
 		want := Entry{Service: "productpage", Source: "productpage", Target: "reviews-v2", Status: 503, DurationMs: 24,
-			Method: "GET", Path: "/reviews/0", Protocol: "HTTP/1.1", Timestamp: start}
+			Method: "GET", Path: "/reviews/0", Protocol: "HTTP/1.1", Timestamp: start, Side: exporters.SideClient}
 		if e != want {
 			t.Errorf("got %+v\nwant %+v", e, want)
 		}
@@ -210,5 +211,41 @@ func TestFromRecordDoesNotModify(t *testing.T) {
 	if !rec.Attributes().Equal(before.Attributes()) || rec.Body().AsString() != before.Body().AsString() ||
 		!res.Attributes().Equal(beforeRes.Attributes()) {
 		t.Error("FromRecord changed its arguments")
+	}
+}
+
+// TestSide: which end reported a record, for the client- and server-side
+// latency histograms: meshobs.side when given, else the end the reporting
+// service is, else the record's direction.
+func TestSide(t *testing.T) {
+	tests := []struct {
+		name  string
+		res   map[string]any
+		attrs map[string]any
+		want  exporters.Side
+	}{
+		{"Envoy outbound, no service.name", nil, map[string]any{"response_code": "200",
+			"source_workload": "productpage-v1", "upstream_cluster": "outbound|9080||reviews.default.svc.cluster.local"}, exporters.SideClient},
+		{"Envoy inbound", map[string]any{"service.name": "reviews"}, map[string]any{"response_code": "200",
+			"source_workload": "productpage", "upstream_cluster": "inbound|9080||"}, exporters.SideServer},
+		{"the caller reports", map[string]any{"service.name": "web"}, map[string]any{"http.response.status_code": 200,
+			"meshobs.source": "web", "meshobs.target": "api"}, exporters.SideClient},
+		{"the callee reports", map[string]any{"service.name": "api"}, map[string]any{"http.response.status_code": 200,
+			"meshobs.source": "web", "meshobs.target": "api"}, exporters.SideServer},
+		{"a self-call says which", map[string]any{"service.name": "api"}, map[string]any{"http.response.status_code": 200,
+			"meshobs.source": "api", "meshobs.target": "api", "meshobs.side": "server"}, exporters.SideServer},
+		{"no edge", map[string]any{"service.name": "cron"}, map[string]any{"http.response.status_code": 204}, exporters.SideUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := pcommon.NewResource()
+			_ = res.Attributes().FromRaw(tt.res)
+			rec := plog.NewLogRecord()
+			_ = rec.Attributes().FromRaw(tt.attrs)
+			e, ok := FromRecord(res, rec)
+			if !ok || e.Side != tt.want {
+				t.Fatalf("recognised %v, side %v (%+v); want %v", ok, e.Side, e, tt.want)
+			}
+		})
 	}
 }

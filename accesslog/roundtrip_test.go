@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/accesslog"
+	"github.com/meshobs/meshobs/exporters"
 	"github.com/meshobs/meshobs/telemetry"
 )
 
@@ -113,6 +114,9 @@ func TestRoundTripTelemetry(t *testing.T) {
 		{Service: "api", Source: "web", Target: "cache", Status: 404, DurationMs: 1.75, Protocol: "grpc",
 			Timestamp: time.Date(2025, 6, 20, 12, 0, 39, 900_000_001, time.UTC)},
 	}
+	// api called database; web was called by lb; cron has no edge; api
+	// reported web -> cache (a third party: the caller's view).
+	wantSides := []exporters.Side{exporters.SideClient, exporters.SideServer, exporters.SideUnknown, exporters.SideClient}
 	for i := range reqs {
 		if _, err := p.Record(ctx, &reqs[i]); err != nil {
 			t.Fatal(err)
@@ -143,6 +147,8 @@ func TestRoundTripTelemetry(t *testing.T) {
 			Timestamp: r.Timestamp, TraceID: r.TraceID, SpanID: r.SpanID,
 		}
 		want.Source, want.Target, _ = r.Edge()
+		// The reporting side as the pipeline decided it.
+		want.Side = wantSides[i]
 		if want.Timestamp.IsZero() {
 			want.Timestamp = now
 		}

@@ -3,6 +3,7 @@ package exporters_test
 import (
 	"context"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"sync"
 	"testing"
 
@@ -47,7 +48,7 @@ func readWhile(wg *sync.WaitGroup, stop <-chan struct{}, read func()) {
 func TestLogStoreConcurrentSafe(t *testing.T) {
 	g := graph.New()
 	store := exporters.NewLogStore(exporters.WithLogCapacity(writers*perWriter*2), exporters.WithAccessLogObserver(g))
-	res := resource.NewSchemaless(semconv.ServiceName.String("api"))
+	res := resource.NewSchemaless(otelsemconv.ServiceNameKey.String("api"))
 	syncLP := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(store))
 	// The queue has room for every record: a full queue would drop some.
 	batchLP := sdklog.NewLoggerProvider(sdklog.WithResource(res),
@@ -85,7 +86,7 @@ func TestLogStoreConcurrentSafe(t *testing.T) {
 				r.AddAttributes(
 					semconv.Source.String("api"),
 					semconv.Target.String(fmt.Sprintf("db%d", w%2)),
-					semconv.StatusCode.Int(status),
+					otelsemconv.HTTPResponseStatusCodeKey.Int(status),
 					semconv.DurationMs.Float64(1))
 				lp.Logger("t").Emit(context.Background(), r)
 			}

@@ -2,164 +2,69 @@ package exporters_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
-	otellog "go.opentelemetry.io/otel/log"
-	"go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
-	"github.com/meshobs/meshobs/semconv"
+	"github.com/meshobs/meshobs/exporters/exporterstest"
 )
 
-// subject adapts one in-memory exporter to the conformance suite: emit sends
-// signals through a real SDK provider wired to the exporter, count reads back
-// how many the exporter holds, and shutdown shuts the provider (and so the
-// exporter) down.
-type subject struct {
-	emit     func(t *testing.T, i int)
-	count    func(t *testing.T) int
-	shutdown func(t *testing.T)
-}
+// Every in-memory store of this package, registered each way the SDK
+// allows, through the exported conformance suite.
 
-type subjectFactory func(t *testing.T, capacity int) subject
-
-var subjects = map[string]subjectFactory{
-	"SpanStore/processor": func(t *testing.T, capacity int) subject {
-		store := exporters.NewSpanStore(exporters.WithSpanCapacity(capacity))
-		return spanSubject(store, sdktrace.WithSpanProcessor(store))
-	},
-	"SpanStore/syncer": func(t *testing.T, capacity int) subject {
-		store := exporters.NewSpanStore(exporters.WithSpanCapacity(capacity))
-		return spanSubject(store, sdktrace.WithSyncer(store))
-	},
-	"LogStore/processor": func(t *testing.T, capacity int) subject {
-		store := exporters.NewLogStore(exporters.WithLogCapacity(capacity))
-		return logSubject(store, store)
-	},
-	"LogStore/exporter": func(t *testing.T, capacity int) subject {
-		store := exporters.NewLogStore(exporters.WithLogCapacity(capacity))
-		return logSubject(store, sdklog.NewSimpleProcessor(store))
-	},
-	"MetricReader": func(t *testing.T, capacity int) subject {
-		reader := exporters.NewMetricReader()
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-		counter, _ := mp.Meter("test").Int64Counter("c")
-		return subject{
-			emit: func(t *testing.T, i int) {
-				counter.Add(context.Background(), 1, metric.WithAttributes(attribute.Int("series", i%capacity)))
-			},
-			count: func(t *testing.T) int {
-				rm, err := reader.Snapshot(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
-				var total int64
-				for _, sm := range rm.ScopeMetrics {
-					for _, m := range sm.Metrics {
-						for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-							total += dp.Value
-						}
-					}
-				}
-				return int(total)
-			},
-			shutdown: func(t *testing.T) {
-				// A second Shutdown of a MeterProvider reports ErrReaderShutdown by design.
-				if err := mp.Shutdown(context.Background()); err != nil && !errors.Is(err, sdkmetric.ErrReaderShutdown) {
-					t.Fatal(err)
-				}
-			},
-		}
-	},
-}
-
-func spanSubject(store *exporters.SpanStore, opt sdktrace.TracerProviderOption) subject {
-	tp := sdktrace.NewTracerProvider(opt, sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName.String("svc"))))
-	tracer := tp.Tracer("test")
-	return subject{
-		emit: func(t *testing.T, i int) {
-			_, span := tracer.Start(context.Background(), fmt.Sprintf("op-%d", i))
-			span.End()
+func spanSuite(register func(*exporters.SpanStore) sdktrace.SpanProcessor) exporterstest.SpanStore[exporters.Span] {
+	return exporterstest.SpanStore[exporters.Span]{
+		New: func(t *testing.T, capacity int) (sdktrace.SpanProcessor, func(trace.TraceID) []exporters.Span) {
+			s := exporters.NewSpanStore(exporters.WithSpanCapacity(capacity))
+			return register(s), func(id trace.TraceID) []exporters.Span { spans, _ := s.Trace(id); return spans }
 		},
-		count:    func(t *testing.T) int { return store.Len() },
-		shutdown: func(t *testing.T) { _ = tp.Shutdown(context.Background()) },
+		Name:       func(s exporters.Span) string { return s.Name },
+		Attributes: func(s exporters.Span) []attribute.KeyValue { return s.Attributes },
 	}
 }
 
-func logSubject(store *exporters.LogStore, p sdklog.Processor) subject {
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(p),
-		sdklog.WithResource(resource.NewSchemaless(semconv.ServiceName.String("svc"))))
-	logger := lp.Logger("test")
-	return subject{
-		emit: func(t *testing.T, i int) {
-			var r otellog.Record
-			r.SetEventName(semconv.AccessLogEventName)
-			r.AddAttributes(semconv.StatusCode.Int(200), semconv.DurationMs.Float64(float64(i)))
-			logger.Emit(context.Background(), r)
+func TestSpanStoreConformance(t *testing.T) {
+	t.Run("processor", func(t *testing.T) {
+		exporterstest.RunSpanStore(t, spanSuite(func(s *exporters.SpanStore) sdktrace.SpanProcessor { return s }))
+	})
+	t.Run("syncer", func(t *testing.T) {
+		exporterstest.RunSpanStore(t, spanSuite(func(s *exporters.SpanStore) sdktrace.SpanProcessor {
+			return sdktrace.NewSimpleSpanProcessor(s)
+		}))
+	})
+}
+
+func logSuite(register func(*exporters.LogStore) sdklog.Processor) exporterstest.LogStore[exporters.AccessLog] {
+	return exporterstest.LogStore[exporters.AccessLog]{
+		New: func(t *testing.T, capacity int) (sdklog.Processor, func() []exporters.AccessLog) {
+			s := exporters.NewLogStore(exporters.WithLogCapacity(capacity))
+			return register(s), func() []exporters.AccessLog { return s.Recent(exporters.LogFilter{}, capacity) }
 		},
-		count:    func(t *testing.T) int { return store.Len() },
-		shutdown: func(t *testing.T) { _ = lp.Shutdown(context.Background()) },
+		Path:    func(a exporters.AccessLog) string { return a.Path },
+		SetPath: func(a *exporters.AccessLog, p string) { a.Path = p },
 	}
 }
 
-// TestConformance runs every in-memory exporter through the same contract.
-func TestConformance(t *testing.T) {
-	for name, factory := range subjects {
-		t.Run(name, func(t *testing.T) {
-			t.Run("CapturesWhatTheSDKEmits", func(t *testing.T) {
-				s := factory(t, 100)
-				for i := range 10 {
-					s.emit(t, i)
-				}
-				if got := s.count(t); got != 10 {
-					t.Fatalf("holds %d, want 10", got)
-				}
-			})
-			t.Run("KeepsDataAfterShutdown", func(t *testing.T) {
-				s := factory(t, 100)
-				for i := range 3 {
-					s.emit(t, i)
-				}
-				s.shutdown(t)
-				s.shutdown(t) // idempotent
-				if got := s.count(t); got != 3 {
-					t.Fatalf("holds %d after Shutdown, want 3", got)
-				}
-			})
-			t.Run("BoundedRetention", func(t *testing.T) {
-				if name == "MetricReader" {
-					// Aggregates, not entries: 5 series however many points.
-					s := factory(t, 5)
-					for i := range 50 {
-						s.emit(t, i)
-					}
-					if got := s.count(t); got != 50 {
-						t.Fatalf("sum %d, want 50", got)
-					}
-					return
-				}
-				s := factory(t, 5)
-				for i := range 50 {
-					s.emit(t, i)
-				}
-				if got := s.count(t); got != 5 {
-					t.Fatalf("holds %d with capacity 5", got)
-				}
-			})
-			t.Run("EmptyBeforeAnything", func(t *testing.T) {
-				s := factory(t, 100)
-				if got := s.count(t); got != 0 {
-					t.Fatalf("holds %d, want 0", got)
-				}
-			})
-		})
-	}
+func TestLogStoreConformance(t *testing.T) {
+	t.Run("processor", func(t *testing.T) {
+		exporterstest.RunLogStore(t, logSuite(func(s *exporters.LogStore) sdklog.Processor { return s }))
+	})
+	t.Run("exporter", func(t *testing.T) {
+		exporterstest.RunLogStore(t, logSuite(func(s *exporters.LogStore) sdklog.Processor { return sdklog.NewSimpleProcessor(s) }))
+	})
+}
+
+func TestMetricReaderConformance(t *testing.T) {
+	exporterstest.RunMetricReader(t, exporterstest.MetricReader{
+		New: func(t *testing.T) (sdkmetric.Reader, func(context.Context) (metricdata.ResourceMetrics, error)) {
+			r := exporters.NewMetricReader()
+			return r, r.Snapshot
+		},
+	})
 }

@@ -3,6 +3,7 @@ package exporters_test
 import (
 	"context"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -27,7 +28,7 @@ func Example() {
 	logs := exporters.NewLogStore(exporters.WithAccessLogObserver(g))
 	metrics := exporters.NewMetricReader()
 
-	res := resource.NewSchemaless(semconv.ServiceName.String("checkout"))
+	res := resource.NewSchemaless(otelsemconv.ServiceNameKey.String("checkout"))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSyncer(spans))
 	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewSimpleProcessor(logs)))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(metrics))
@@ -40,7 +41,7 @@ func Example() {
 	rec.AddAttributes(
 		semconv.Source.String("checkout"),
 		semconv.Target.String("payments"),
-		semconv.StatusCode.Int(503))
+		otelsemconv.HTTPResponseStatusCodeKey.Int(503))
 	lp.Logger("example").Emit(ctx, rec)
 
 	requests, _ := mp.Meter("example").Int64Counter("requests")

@@ -2,6 +2,7 @@ package exporters
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"sync"
 	"time"
 
@@ -40,6 +41,64 @@ type AccessLog struct {
 	TraceID trace.TraceID
 	// SpanID correlates the entry with a span; zero when not given.
 	SpanID trace.SpanID
+	// Side is which end of the edge reported the entry: its duration is the
+	// caller's (client) or the callee's (server) view of the call.
+	// SideUnknown when the entry has no edge or the side cannot be told.
+	Side Side
+}
+
+// Side is which end of a call reported an access-log entry.
+type Side uint8
+
+// The sides.
+const (
+	// SideUnknown: no edge, or neither end is known to be the reporter.
+	SideUnknown Side = iota
+	// SideClient: the reporting service is the caller.
+	SideClient
+	// SideServer: the reporting service is the callee.
+	SideServer
+)
+
+// String returns "client", "server" or "" (unknown): the values of the
+// semconv.Side attribute.
+func (s Side) String() string {
+	switch s {
+	case SideClient:
+		return "client"
+	case SideServer:
+		return "server"
+	}
+	return ""
+}
+
+// SideOf is the side an entry's ends imply when no semconv.Side attribute
+// says otherwise: the caller's when the reporting service is the edge's
+// source (a self-call included), the callee's when it is the target;
+// SideUnknown for an entry without an edge or reported by a third service.
+func SideOf(service, source, target string) Side {
+	switch {
+	case source == "" || target == "":
+		return SideUnknown
+	case service == source:
+		return SideClient
+	case service == target:
+		return SideServer
+	}
+	return SideUnknown
+}
+
+// sideOf returns the side a semconv.Side value names, else SideOf's.
+func sideOf(attr string, a *AccessLog) Side {
+	switch {
+	case !a.HasEdge():
+		return SideUnknown
+	case attr == "client":
+		return SideClient
+	case attr == "server":
+		return SideServer
+	}
+	return SideOf(a.Service, a.Source, a.Target)
 }
 
 // HasEdge reports whether the entry names both ends of a call.
@@ -153,25 +212,29 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 		TraceID:   r.TraceID(),
 		SpanID:    r.SpanID(),
 	}
+	var side string
 	r.WalkAttributes(func(kv attribute.KeyValue) bool {
 		switch kv.Key {
 		case semconv.Source:
 			a.Source = kv.Value.AsString()
 		case semconv.Target:
 			a.Target = kv.Value.AsString()
-		case semconv.StatusCode:
+		case otelsemconv.HTTPResponseStatusCodeKey:
 			a.Status = int(kv.Value.AsInt64())
 		case semconv.DurationMs:
 			a.DurationMs = kv.Value.AsFloat64()
-		case semconv.Method:
+		case otelsemconv.HTTPRequestMethodKey:
 			a.Method = kv.Value.AsString()
-		case semconv.Path:
+		case otelsemconv.URLPathKey:
 			a.Path = kv.Value.AsString()
-		case semconv.Protocol:
+		case otelsemconv.NetworkProtocolNameKey:
 			a.Protocol = kv.Value.AsString()
+		case semconv.Side:
+			side = kv.Value.AsString()
 		}
 		return true
 	})
+	a.Side = sideOf(side, &a)
 	s.entries.push(a)
 	if s.observer != nil {
 		s.observer.ObserveAccessLog(a)

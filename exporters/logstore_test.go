@@ -2,6 +2,7 @@ package exporters_test
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func (e *logEmitter) emit(service, source, target string, status int, ms float64
 	l := e.loggers[service]
 	if l == nil {
 		lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(e.store),
-			sdklog.WithResource(resource.NewSchemaless(semconv.ServiceName.String(service))))
+			sdklog.WithResource(resource.NewSchemaless(otelsemconv.ServiceNameKey.String(service))))
 		l = lp.Logger("test")
 		e.loggers[service] = l
 	}
@@ -44,7 +45,7 @@ func (e *logEmitter) emit(service, source, target string, status int, ms float64
 	if source != "" {
 		r.AddAttributes(semconv.Source.String(source), semconv.Target.String(target))
 	}
-	r.AddAttributes(semconv.StatusCode.Int(status), semconv.DurationMs.Float64(ms))
+	r.AddAttributes(otelsemconv.HTTPResponseStatusCodeKey.Int(status), semconv.DurationMs.Float64(ms))
 	l.Emit(context.Background(), r)
 }
 

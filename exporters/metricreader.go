@@ -2,6 +2,7 @@ package exporters
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -29,13 +30,14 @@ func NewMetricReader(opts ...sdkmetric.ManualReaderOption) *MetricReader {
 	return &MetricReader{ManualReader: sdkmetric.NewManualReader(opts...)}
 }
 
-// Snapshot collects and returns everything the SDK has aggregated so far.
-// The returned data is the caller's.
+// Snapshot collects and returns everything the SDK has aggregated so far;
+// after Shutdown, a deep copy of the last collection. Either way the
+// returned data is the caller's to change.
 func (r *MetricReader) Snapshot(ctx context.Context) (metricdata.ResourceMetrics, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.last != nil {
-		return *r.last, nil
+		return cloneResourceMetrics(r.last), nil
 	}
 	var rm metricdata.ResourceMetrics
 	err := r.Collect(ctx, &rm)
@@ -74,4 +76,82 @@ func ExponentialHistograms(rm *metricdata.ResourceMetrics, name string, match fu
 			}
 		}
 	}
+}
+
+// cloneResourceMetrics deep-copies rm's slices (attribute sets, resources
+// and scopes are immutable and shared).
+func cloneResourceMetrics(rm *metricdata.ResourceMetrics) metricdata.ResourceMetrics {
+	out := metricdata.ResourceMetrics{Resource: rm.Resource, ScopeMetrics: slices.Clone(rm.ScopeMetrics)}
+	for i := range out.ScopeMetrics {
+		sm := &out.ScopeMetrics[i]
+		sm.Metrics = slices.Clone(sm.Metrics)
+		for j := range sm.Metrics {
+			sm.Metrics[j].Data = cloneAggregation(sm.Metrics[j].Data)
+		}
+	}
+	return out
+}
+
+func cloneAggregation(a metricdata.Aggregation) metricdata.Aggregation {
+	switch d := a.(type) {
+	case metricdata.Sum[int64]:
+		d.DataPoints = cloneNumberPoints(d.DataPoints)
+		return d
+	case metricdata.Sum[float64]:
+		d.DataPoints = cloneNumberPoints(d.DataPoints)
+		return d
+	case metricdata.Gauge[int64]:
+		d.DataPoints = cloneNumberPoints(d.DataPoints)
+		return d
+	case metricdata.Gauge[float64]:
+		d.DataPoints = cloneNumberPoints(d.DataPoints)
+		return d
+	case metricdata.Histogram[int64]:
+		d.DataPoints = cloneHistogramPoints(d.DataPoints)
+		return d
+	case metricdata.Histogram[float64]:
+		d.DataPoints = cloneHistogramPoints(d.DataPoints)
+		return d
+	case metricdata.ExponentialHistogram[int64]:
+		d.DataPoints = cloneExpPoints(d.DataPoints)
+		return d
+	case metricdata.ExponentialHistogram[float64]:
+		d.DataPoints = cloneExpPoints(d.DataPoints)
+		return d
+	case metricdata.Summary:
+		d.DataPoints = slices.Clone(d.DataPoints)
+		for i := range d.DataPoints {
+			d.DataPoints[i].QuantileValues = slices.Clone(d.DataPoints[i].QuantileValues)
+		}
+		return d
+	}
+	return a
+}
+
+func cloneNumberPoints[N int64 | float64](dps []metricdata.DataPoint[N]) []metricdata.DataPoint[N] {
+	out := slices.Clone(dps)
+	for i := range out {
+		out[i].Exemplars = slices.Clone(out[i].Exemplars)
+	}
+	return out
+}
+
+func cloneHistogramPoints[N int64 | float64](dps []metricdata.HistogramDataPoint[N]) []metricdata.HistogramDataPoint[N] {
+	out := slices.Clone(dps)
+	for i := range out {
+		out[i].Bounds = slices.Clone(out[i].Bounds)
+		out[i].BucketCounts = slices.Clone(out[i].BucketCounts)
+		out[i].Exemplars = slices.Clone(out[i].Exemplars)
+	}
+	return out
+}
+
+func cloneExpPoints[N int64 | float64](dps []metricdata.ExponentialHistogramDataPoint[N]) []metricdata.ExponentialHistogramDataPoint[N] {
+	out := slices.Clone(dps)
+	for i := range out {
+		out[i].PositiveBucket.Counts = slices.Clone(out[i].PositiveBucket.Counts)
+		out[i].NegativeBucket.Counts = slices.Clone(out[i].NegativeBucket.Counts)
+		out[i].Exemplars = slices.Clone(out[i].Exemplars)
+	}
+	return out
 }

@@ -2,8 +2,7 @@ package exporters
 
 import (
 	"go.opentelemetry.io/otel/sdk/resource"
-
-	"github.com/meshobs/meshobs/semconv"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 )
 
 // serviceNames caches the service.name of each resource. A provider hands
@@ -16,7 +15,7 @@ func (m serviceNames) of(res *resource.Resource) string {
 	if name, ok := m[res]; ok {
 		return name
 	}
-	v, _ := res.Set().Value(semconv.ServiceName)
+	v, _ := res.Set().Value(otelsemconv.ServiceNameKey)
 	name := v.AsString()
 	m[res] = name
 	return name

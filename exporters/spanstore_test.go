@@ -2,6 +2,7 @@ package exporters_test
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"testing"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
-	"github.com/meshobs/meshobs/semconv"
 )
 
 type observed struct {
@@ -26,7 +26,7 @@ func (r *recorder) ObserveSpan(s, p exporters.Span, held bool) {
 
 func tracerFor(store *exporters.SpanStore, service string) trace.Tracer {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(store),
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName.String(service))))
+		sdktrace.WithResource(resource.NewSchemaless(otelsemconv.ServiceNameKey.String(service))))
 	return tp.Tracer("test")
 }
 
@@ -100,11 +100,11 @@ func TestSpanStoreEvictionForgetsIndexes(t *testing.T) {
 func TestSpanStoreGettersReturnCopies(t *testing.T) {
 	store := exporters.NewSpanStore()
 	tr := tracerFor(store, "svc")
-	_, s := tr.Start(context.Background(), "op", trace.WithAttributes(semconv.Method.String("GET")))
+	_, s := tr.Start(context.Background(), "op", trace.WithAttributes(otelsemconv.HTTPRequestMethodKey.String("GET")))
 	s.End()
 	sc := s.SpanContext()
 	got, _ := store.Span(sc.TraceID(), sc.SpanID())
-	got.Attributes[0] = semconv.Method.String("MUTATED")
+	got.Attributes[0] = otelsemconv.HTTPRequestMethodKey.String("MUTATED")
 	again, _ := store.Trace(sc.TraceID())
 	if again[0].Attributes[0].Value.AsString() != "GET" {
 		t.Fatal("a getter handed out the store's own attribute slice")

@@ -36,6 +36,20 @@
 // status Error. Its client latency is the client or producer span's
 // duration, its server latency the server or consumer span's.
 //
+// Each call has a [ConnectionType], the servicegraph connector's
+// connection_type: messaging_system for a producer/consumer call, database
+// for a database client span's virtual node, virtual_node for any other
+// virtual node and for calls from UserNode, none between two services.
+//
+// # Observing calls
+//
+// A [CallObserver] registered with [WithCallObserver] is told of every call
+// the graph counts, access logs and span calls alike, with its connection
+// type, whether it failed, and the client- and server-side latency when
+// known (an access log's duration is the side that reported it, see
+// exporters.Side). Metrics built from it add up to the graph's own counts:
+// package telemetry turns them into the connector's service-graph metrics.
+//
 // [NewSpanBuilder]'s defaults are the connector's plus Jaeger's rule: every
 // rule on, so spans of unset or internal kind that cross services still make
 // a call. The stdio node (package telemetry) uses Jaeger's rule alone, as its

@@ -42,6 +42,7 @@ type Graph struct {
 	tallies   map[string]*ServiceTally
 	tallyList []*ServiceTally
 	maxEdge   int
+	observer  CallObserver
 }
 
 // Option configures a Graph.
@@ -97,6 +98,9 @@ func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 		g.logged = append(g.logged, e)
 	}
 	e.Logged.add(a.Status)
+	if g.observer != nil {
+		g.observeLogged(e, &a, failed)
+	}
 }
 
 func (g *Graph) addNode(name string) {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"sync"
 	"time"
 
@@ -20,17 +21,24 @@ const UserNode = "user"
 // DefaultPeerAttributes are the span attributes, in order of preference,
 // that name the uninstrumented peer of a client or producer span.
 var DefaultPeerAttributes = []string{
-	"peer.service",
-	"db.name",
-	"db.namespace",
-	"db.system",
-	"messaging.destination.name",
-	"server.address",
+	string(otelsemconv.PeerServiceKey),
+	dbName, // before db.namespace (semconv 1.26), and still widely sent
+	string(otelsemconv.DBNamespaceKey),
+	dbSystem, // before db.system.name (semconv 1.33)
+	string(otelsemconv.MessagingDestinationNameKey),
+	string(otelsemconv.ServerAddressKey),
 }
+
+// Database attribute names of semantic conventions older than the ones
+// package otelsemconv knows, which instrumentations still send.
+const (
+	dbName   = "db.name"
+	dbSystem = "db.system"
+)
 
 // databaseAttributes mark a client span as a database call: databases are
 // never instrumented, so such a call is counted at once, without waiting.
-var databaseAttributes = []attribute.Key{"db.system", "db.system.name", "db.name", "db.namespace"}
+var databaseAttributes = []attribute.Key{dbSystem, otelsemconv.DBSystemNameKey, dbName, otelsemconv.DBNamespaceKey}
 
 // Pairing store defaults; see WithPairingStore.
 const (
@@ -228,8 +236,8 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 	if !sp.Parent.IsValid() && b.cfg.userNode && s.kind == trace.SpanKindServer {
 		// Before the span's own node, so that the source comes first.
 		b.stats.UserCalls++
-		b.g.AddCall(Call{Source: UserNode, Target: s.service, Failed: s.failed,
-			ServerLatency: s.duration, HasServer: true})
+		b.g.AddCall(Call{Source: UserNode, Target: s.service, Type: ConnectionVirtualNode,
+			Failed: s.failed, ServerLatency: s.duration, HasServer: true})
 	}
 	b.g.AddNode(s.service)
 
@@ -295,6 +303,9 @@ func (b *SpanBuilder) link(p, c *spanFacts) bool {
 		return false
 	}
 	call := Call{Source: p.service, Target: c.service, Failed: c.failed}
+	if p.kind == trace.SpanKindProducer || c.kind == trace.SpanKindConsumer {
+		call.Type = ConnectionMessaging
+	}
 	if isCaller(p.kind) {
 		call.ClientLatency, call.HasClient = p.duration, true
 		call.Failed = call.Failed || p.failed
@@ -319,8 +330,12 @@ func (b *SpanBuilder) settled(k spanKey) {
 
 func (b *SpanBuilder) virtualCall(s *spanFacts) {
 	b.stats.VirtualCalls++
-	b.g.AddCall(Call{Source: s.service, Target: s.peer, Failed: s.failed,
-		ClientLatency: s.duration, HasClient: true})
+	call := Call{Source: s.service, Target: s.peer, Type: ConnectionVirtualNode, Failed: s.failed,
+		ClientLatency: s.duration, HasClient: true}
+	if s.database {
+		call.Type = ConnectionDatabase
+	}
+	b.g.AddCall(call)
 }
 
 // onExpire settles one entry that waited its full TTL; b.mu is held.

@@ -1,8 +1,11 @@
 // Package semconv names the instruments and attributes meshobs emits.
 //
-// Names follow the OpenTelemetry semantic conventions where one fits
-// (http.response.status_code, http.request.method, url.path); the mesh-specific
-// ones live under the "meshobs." namespace, as the conventions ask of custom names.
+// It holds only the mesh-specific names, under the "meshobs." namespace as
+// the conventions ask of custom names; the standard ones (service.name,
+// http.response.status_code, http.request.method, url.path, peer.service,
+// ...) come from OpenTelemetry's own semconv package
+// (go.opentelemetry.io/otel/semconv/v1.37.0: the last release before
+// peer.service was renamed service.peer.name, which meshes still send).
 package semconv
 
 import "go.opentelemetry.io/otel/attribute"
@@ -27,26 +30,18 @@ const AccessLogEventName = "meshobs.access_log"
 
 // Attribute keys.
 const (
-	// ServiceName is the resource attribute naming the service a signal belongs to.
-	ServiceName = attribute.Key("service.name")
 	// Service is the reporting service on metric points (metrics share one resource).
 	Service = attribute.Key("meshobs.service")
 	// Source is the calling service of a request's edge.
 	Source = attribute.Key("meshobs.source")
 	// Target is the called service of a request's edge.
 	Target = attribute.Key("meshobs.target")
-	// StatusCode is the HTTP response status code.
-	StatusCode = attribute.Key("http.response.status_code")
-	// Method is the HTTP request method.
-	Method = attribute.Key("http.request.method")
-	// Path is the URL path of the request.
-	Path = attribute.Key("url.path")
-	// Protocol is the protocol of the request as reported (e.g. "http", "grpc").
-	Protocol = attribute.Key("network.protocol.name")
 	// DurationMs is the request duration in milliseconds on an access-log record.
 	DurationMs = attribute.Key("meshobs.duration_ms")
-	// PeerService names the remote service of a client span (used by the graph).
-	PeerService = attribute.Key("peer.service")
+	// Side says which end of an access log's edge reported it, "client" (the
+	// caller) or "server" (the callee), on the records whose ends do not
+	// tell (see exporters.SideOf): a self-call, or a third service's report.
+	Side = attribute.Key("meshobs.side")
 )
 
 // OverflowService is the service name that stands for every name beyond the

@@ -2,6 +2,7 @@ package telemetry_test
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func BenchmarkPipeline(b *testing.B) {
 func BenchmarkSDK(b *testing.B) {
 	ctx := context.Background()
 	set := attribute.NewSet(semconv.Service.String("payments"), semconv.Source.String("payments"),
-		semconv.Target.String("ledger"), semconv.StatusCode.Int(200))
+		semconv.Target.String("ledger"), otelsemconv.HTTPResponseStatusCodeKey.Int(200))
 	opt := metric.WithAttributeSet(set)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()),
 		sdkmetric.WithView(sdkmetric.NewView(sdkmetric.Instrument{Name: "h"},
@@ -89,8 +90,8 @@ func BenchmarkSDK(b *testing.B) {
 				var r otellog.Record
 				r.SetEventName(semconv.AccessLogEventName)
 				r.AddAttributes(semconv.Source.String("payments"), semconv.Target.String("ledger"),
-					semconv.StatusCode.Int(200), semconv.DurationMs.Float64(14.5), semconv.Method.String("GET"),
-					semconv.Path.String("/api/v1/items"))
+					otelsemconv.HTTPResponseStatusCodeKey.Int(200), semconv.DurationMs.Float64(14.5), otelsemconv.HTTPRequestMethodKey.String("GET"),
+					otelsemconv.URLPathKey.String("/api/v1/items"))
 				logger.Emit(ctx, r)
 			}
 		})

@@ -23,6 +23,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/accesslog"
@@ -157,7 +158,7 @@ func (p *Pipeline) countSpanRequest(ctx context.Context, svc *admitted, ro sdktr
 // spanStatus returns a span's HTTP status code attribute, 0 without one.
 func spanStatus(attrs []attribute.KeyValue) int {
 	for _, kv := range attrs {
-		if kv.Key == semconv.StatusCode || kv.Key == "http.status_code" {
+		if kv.Key == otelsemconv.HTTPResponseStatusCodeKey || kv.Key == "http.status_code" {
 			switch kv.Value.Type() {
 			case attribute.INT64:
 				return int(kv.Value.AsInt64())
@@ -171,7 +172,7 @@ func spanStatus(attrs []attribute.KeyValue) int {
 }
 
 func serviceName(r pcommon.Resource) (string, bool) {
-	v, ok := r.Attributes().Get(string(semconv.ServiceName))
+	v, ok := r.Attributes().Get(string(otelsemconv.ServiceNameKey))
 	if !ok || v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
 		return "", false
 	}
@@ -376,7 +377,9 @@ func (r *receivedSpan) set(s ptrace.Span, res *resource.Resource, scope instrume
 		name: name,
 		sc: trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
-			TraceFlags: trace.TraceFlags(s.Flags() & 0xff), TraceState: ts,
+			// A span that was exported was recorded: sampled, whatever flags its
+			// sender set (many set none), or the batch processors would drop it.
+			TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
 		}),
 		kind:         trace.SpanKind(s.Kind()), // the same numbering
 		start:        s.StartTimestamp().AsTime(),
@@ -579,10 +582,10 @@ func entryRequest(e *accesslog.Entry, defaultService string) *Request {
 		TraceID: e.TraceID, SpanID: e.SpanID, Timestamp: e.Timestamp,
 	}
 	if e.Source != "" && e.Target != "" {
-		r.Source, r.Target = e.Source, e.Target
+		r.Source, r.Target, r.Side = e.Source, e.Target, e.Side
 	}
 	if r.Service == "" {
-		r.Service = cmpOr(e.Source, e.Target, defaultService)
+		r.Service = cmpOr(e.Source, defaultService) // an unknown reporter is not guessed from the target
 	}
 	return r
 }

@@ -29,7 +29,9 @@ func snapshotSpan(s ptrace.Span, res *resource.Resource, scope instrumentation.S
 	ts, _ := trace.ParseTraceState(s.TraceState().AsRaw())
 	sc := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
-		TraceFlags: trace.TraceFlags(s.Flags() & 0xff), TraceState: ts,
+		// A span that was exported was recorded: sampled, whatever flags its
+		// sender set (many set none), or the batch processors would drop it.
+		TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
 	})
 	stub := tracetest.SpanStub{
 		Name:                   s.Name(),

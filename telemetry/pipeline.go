@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"math"
 	"slices"
 	"strings"
@@ -113,7 +114,8 @@ func New(opts ...Option) (*Pipeline, error) {
 		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
 		paths:    newInterner(maxInternedPaths, maxInternedBytes),
 	}
-	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges))
+	graphMetrics, spanMetrics := newTraceMetrics(cfg.maxSeries)
+	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges), graph.WithCallObserver(graphMetrics))
 	p.logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.graph))
 	clock := graph.WithBuilderClock(cfg.now)
 	p.spanGraph = spanRouter{
@@ -122,7 +124,7 @@ func New(opts ...Option) (*Pipeline, error) {
 		received: graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, ReceivedSpanGraph, cfg.receivedGraph)...),
 		now:      cfg.now,
 	}
-	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(p.spanGraph))
+	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(spanObservers{p.spanGraph, spanMetrics}))
 
 	p.spanProcessors = []sdktrace.SpanProcessor{sharedSpanProcessor{p.spans}}
 	for _, sp := range cfg.spanProcessors {
@@ -147,6 +149,7 @@ func New(opts ...Option) (*Pipeline, error) {
 			sdkmetric.Stream{Aggregation: sdkmetric.AggregationBase2ExponentialHistogram{MaxSize: exporters.ExpHistogramMaxSize, MaxScale: exporters.ExpHistogramMaxScale}},
 		)),
 	}
+	mopts = append(mopts, traceMetricViews()...)
 	for _, r := range cfg.metricReaders {
 		mopts = append(mopts, sdkmetric.WithReader(r))
 	}
@@ -162,6 +165,9 @@ func New(opts ...Option) (*Pipeline, error) {
 		metric.WithDescription("Duration of requests reported by sidecars.")); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
+	if err := initTraceMetrics(meter, graphMetrics, spanMetrics); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -169,7 +175,7 @@ func New(opts ...Option) (*Pipeline, error) {
 func (p *Pipeline) DefaultService() string { return p.cfg.defaultService }
 
 func (p *Pipeline) resource(service string) (*resource.Resource, error) {
-	r, err := resource.Merge(p.cfg.base, resource.NewSchemaless(semconv.ServiceName.String(service)))
+	r, err := resource.Merge(p.cfg.base, resource.NewSchemaless(otelsemconv.ServiceNameKey.String(service)))
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: resource for %q: %w", service, err)
 	}
@@ -286,7 +292,7 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 	if source != nil {
 		kvs = append(kvs, semconv.Source.String(source.name), semconv.Target.String(target.name))
 	}
-	kvs = append(kvs, semconv.StatusCode.Int(status))
+	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(status))
 	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
 	o := &seriesOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
 	if len(p.series) < p.cfg.maxSeries {
@@ -345,20 +351,23 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 	rec.SetObservedTimestamp(now)
 	rec.SetSeverity(otellog.SeverityInfo)
 	rec.SetSeverityText("INFO")
-	var attrs [7]attribute.KeyValue // one AddAttributes call, no heap slice
+	var attrs [8]attribute.KeyValue // one AddAttributes call, no heap slice
 	kvs := attrs[:0]
 	if source != "" {
 		kvs = append(kvs, semconv.Source.String(source), semconv.Target.String(target))
+		if side := reportingSide(r); side != exporters.SideOf(service, source, target) {
+			kvs = append(kvs, semconv.Side.String(side.String()))
+		}
 	}
-	kvs = append(kvs, semconv.StatusCode.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
+	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(r.Status), semconv.DurationMs.Float64(r.DurationMs))
 	if method != "" {
-		kvs = append(kvs, semconv.Method.String(method))
+		kvs = append(kvs, otelsemconv.HTTPRequestMethodKey.String(method))
 	}
 	if path != "" {
-		kvs = append(kvs, semconv.Path.String(path))
+		kvs = append(kvs, otelsemconv.URLPathKey.String(path))
 	}
 	if protocol != "" {
-		kvs = append(kvs, semconv.Protocol.String(protocol))
+		kvs = append(kvs, otelsemconv.NetworkProtocolNameKey.String(protocol))
 	}
 	rec.AddAttributes(kvs...)
 	lctx := ctx
@@ -414,7 +423,7 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	now := p.cfg.now()
 	attrs := r.Attributes
 	if r.Status != 0 {
-		attrs = append(attrs[:len(attrs):len(attrs)], semconv.StatusCode.Int(r.Status))
+		attrs = append(attrs[:len(attrs):len(attrs)], otelsemconv.HTTPResponseStatusCodeKey.Int(r.Status))
 	}
 	opts := [3]trace.SpanStartOption{spanKindOptions[kind], trace.WithTimestamp(now.Add(-r.Duration))}
 	n := 2

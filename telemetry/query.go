@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"strconv"
 	"time"
 
@@ -251,7 +252,7 @@ func (q *Query) pairDurations(ctx context.Context, f *exporters.LogFilter) (map[
 		if !ok1 || !ok2 || !f.MatchPair(src.AsString(), dst.AsString()) {
 			return
 		}
-		if v, _ := dp.Attributes.Value(semconv.StatusCode); !f.MatchStatus(int(v.AsInt64())) {
+		if v, _ := dp.Attributes.Value(otelsemconv.HTTPResponseStatusCodeKey); !f.MatchStatus(int(v.AsInt64())) {
 			return
 		}
 		mergeInto(out, [2]string{src.AsString(), dst.AsString()}, dp)
@@ -670,7 +671,7 @@ func traceSpan(s *exporters.Span) TraceSpan {
 		Attributes: s.Attributes,
 	}
 	for _, kv := range s.Attributes {
-		if kv.Key == semconv.StatusCode {
+		if kv.Key == otelsemconv.HTTPResponseStatusCodeKey {
 			v.Status = int(kv.Value.AsInt64())
 		}
 	}

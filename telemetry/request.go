@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"github.com/meshobs/meshobs/exporters"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -25,6 +26,9 @@ type Request struct {
 	SpanID trace.SpanID
 	// Timestamp is when the request happened; zero means now.
 	Timestamp time.Time
+	// Side is which end of the edge reported the request, when the reporter
+	// said (a received access log); SideUnknown: told by the request's shape.
+	Side exporters.Side
 }
 
 // Edge returns the request's call edge: with a target, (source or else

@@ -314,11 +314,6 @@ func run(ctx context.Context, o options) (report, error) {
 	}
 	b := &bench{o: o, srv: serverOptions{dir: tmp, startTimeout: 90 * time.Second,
 		meshobsArgs: strings.Fields(o.meshobsArgs)}}
-	// The stdio node alone runs at GOGC=50; `meshobs serve` at Go's default,
-	// which is what is measured here unless GOGC is set.
-	if os.Getenv("GOGC") == "" {
-		b.srv.meshobsEnv = []string{"GOGC=100"}
-	}
 	for _, s := range o.servers {
 		switch s {
 		case meshobsServer:

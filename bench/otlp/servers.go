@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -187,26 +187,26 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration, ready fu
 	}
 }
 
-// meshobs runs as the stdio node with OTLP receivers: the same instance and
-// pipeline `meshobs serve` builds (meshobs.New, Instance.Start), with stdin
-// left open so that the receivers' counts can be asked for with `stats`.
+// meshobs is `meshobs serve` with its OTLP receivers and its HTTP API on
+// free ports; the API's /api/stats carries the receivers' counts.
 type meshobs struct {
 	*process
-	stdin      io.WriteCloser
-	stdout     *bufio.Reader
-	grpc, http string
-	msgID      int
+	grpc, http, api string
+	client          *http.Client
 }
 
-var receivingLine = regexp.MustCompile(`receiving OTLP"? grpc=(\S+) http=(\S+)`)
+var (
+	receivingLine = regexp.MustCompile(`receiving OTLP"? grpc=(\S+) http=(\S+)`)
+	apiLine       = regexp.MustCompile(`serving the HTTP API and web UI"? url=(\S+)`)
+)
 
 func startMeshobs(ctx context.Context, o serverOptions) (*meshobs, error) {
+	if o.meshobs == "" {
+		return nil, errors.New("meshobs: no binary")
+	}
 	limit := ""
 	if o.maxConcurrent > 0 {
 		limit = fmt.Sprintf(", max_concurrent_requests: %d", o.maxConcurrent)
-	}
-	if o.meshobs == "" {
-		return nil, errors.New("meshobs: no binary")
 	}
 	cfg := filepath.Join(o.dir, o.logName+".yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `receivers:
@@ -214,31 +214,23 @@ func startMeshobs(ctx context.Context, o serverOptions) (*meshobs, error) {
     protocols:
       grpc: {endpoint: "127.0.0.1:0"%s}
       http: {endpoint: "127.0.0.1:0"%s}
+api: {endpoint: "127.0.0.1:0"}
 `, limit, limit), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.meshobs, append([]string{"--config", cfg}, o.meshobsArgs...)...)
-	cmd.Env = append(os.Environ(), o.meshobsEnv...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	lines := &lineWatcher{re: receivingLine}
+	cmd := exec.Command(o.meshobs, append([]string{"serve", "--config", cfg}, o.meshobsArgs...)...)
+	lines := &lineWatcher{res: []*regexp.Regexp{receivingLine, apiLine}}
 	p, err := startProcess(meshobsServer, cmd, filepath.Join(o.dir, o.logName+".log"), lines)
 	if err != nil {
 		return nil, err
 	}
-	m := &meshobs{process: p, stdin: stdin, stdout: bufio.NewReaderSize(stdout, 1<<16)}
+	m := &meshobs{process: p, client: &http.Client{Timeout: 10 * time.Second}}
 	err = p.waitReady(ctx, o.startTimeout, func(context.Context) error {
-		a := lines.match()
-		if a == nil {
-			return errors.New(`no "receiving OTLP" line on stderr yet`)
+		rcv, api := lines.match(0), lines.match(1)
+		if rcv == nil || api == nil {
+			return errors.New(`no "receiving OTLP" and "serving the HTTP API" lines on stderr yet`)
 		}
-		m.grpc, m.http = a[1], a[2]
+		m.grpc, m.http, m.api = rcv[1], rcv[2], strings.TrimSuffix(api[1], "/")
 		return nil
 	})
 	if err != nil {
@@ -248,80 +240,77 @@ func startMeshobs(ctx context.Context, o serverOptions) (*meshobs, error) {
 	return m, nil
 }
 
-// lineWatcher is a writer that remembers the first line matching re.
+// lineWatcher is a writer that remembers the first line matching each of res.
 type lineWatcher struct {
-	re  *regexp.Regexp
+	res []*regexp.Regexp
 	mu  sync.Mutex
 	buf []byte
-	m   []string
+	m   map[int][]string
 }
 
 func (w *lineWatcher) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.m != nil {
+	if len(w.m) == len(w.res) {
 		return len(b), nil
+	}
+	if w.m == nil {
+		w.m = map[int][]string{}
 	}
 	w.buf = append(w.buf, b...)
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
+		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			break
 		}
-		if m := w.re.FindStringSubmatch(string(w.buf[:i])); m != nil {
-			w.m, w.buf = m, nil
-			break
+		for j, re := range w.res {
+			if m := re.FindStringSubmatch(string(w.buf[:i])); m != nil && w.m[j] == nil {
+				w.m[j] = m
+			}
 		}
 		w.buf = w.buf[i+1:]
 	}
 	return len(b), nil
 }
 
-func (w *lineWatcher) match() []string {
+// match is the first line matching res[i] and its groups, nil before one.
+func (w *lineWatcher) match(i int) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.m
+	return w.m[i]
 }
 
 func (m *meshobs) Addrs() (string, string) { return m.grpc, m.http }
 
-// Counts asks the node for its golden signals and reads its receivers' counts.
+// Counts reads the receivers' counts from GET /api/stats.
 func (m *meshobs) Counts(ctx context.Context) (serverCounts, error) {
-	m.msgID++
-	if _, err := fmt.Fprintf(m.stdin, `{"type":"stats","msg_id":%d}`+"\n", m.msgID); err != nil {
-		return serverCounts{}, fmt.Errorf("meshobs: stats: %w", err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.api+"/api/stats", nil)
+	if err != nil {
+		return serverCounts{}, err
 	}
-	type reply struct {
-		line []byte
-		err  error
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return serverCounts{}, fmt.Errorf("meshobs: /api/stats: %w", err)
 	}
-	ch := make(chan reply, 1)
-	go func() {
-		line, err := m.stdout.ReadBytes('\n')
-		ch <- reply{line, err}
-	}()
-	var r reply
-	select {
-	case r = <-ch:
-	case <-ctx.Done():
-		return serverCounts{}, fmt.Errorf("meshobs: no stats reply: %w", ctx.Err())
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return serverCounts{}, fmt.Errorf("meshobs: /api/stats: %w", err)
 	}
-	if r.err != nil {
-		return serverCounts{}, fmt.Errorf("meshobs: stats reply: %w", r.err)
+	if resp.StatusCode != http.StatusOK {
+		return serverCounts{}, fmt.Errorf("meshobs: /api/stats: %s: %.200s", resp.Status, body)
 	}
 	var rep struct {
-		Type      string `json:"type"`
-		Text      string `json:"text"`
 		Receivers []struct {
 			Signal                      string
 			Received, Accepted, Refused int64
 		} `json:"receivers"`
 	}
-	if err := json.Unmarshal(r.line, &rep); err != nil {
-		return serverCounts{}, fmt.Errorf("meshobs: stats reply %.200q: %w", r.line, err)
+	if err := json.Unmarshal(body, &rep); err != nil {
+		return serverCounts{}, fmt.Errorf("meshobs: /api/stats %.200q: %w", body, err)
 	}
-	if rep.Type != "golden_signals" {
-		return serverCounts{}, fmt.Errorf("meshobs: stats answered %s %s", rep.Type, rep.Text)
+	if rep.Receivers == nil {
+		return serverCounts{}, fmt.Errorf("meshobs: /api/stats has no receivers: %.200s", body)
 	}
 	var c serverCounts
 	for _, s := range rep.Receivers {
@@ -337,17 +326,9 @@ func (m *meshobs) Counts(ctx context.Context) (serverCounts, error) {
 // Drain returns at once: meshobs stores a span before it answers.
 func (m *meshobs) Drain(context.Context, int64) error { return nil }
 
-// Stop closes stdin, which ends the node as EOF does (pending work
-// finished, profiles written), else signals it.
-func (m *meshobs) Stop() error {
-	m.stdin.Close()
-	select {
-	case <-m.done:
-		return nil
-	case <-time.After(30 * time.Second):
-		return m.stop(5 * time.Second)
-	}
-}
+// Stop sends SIGTERM: serve stops its receivers, flushes, writes its
+// profiles and exits.
+func (m *meshobs) Stop() error { return m.stop(30 * time.Second) }
 
 // collector is Jaeger or the otelcol distribution: an OpenTelemetry
 // Collector whose own metrics (otelcol_receiver_accepted_spans, ...) are

@@ -31,7 +31,8 @@ const usage = `meshobs: an OpenTelemetry-native observability node for service m
 Usage:
   meshobs [--config FILE] < requests.jsonl   the stdio node (docs/protocol.md)
   meshobs serve [--config FILE]              a collector node: OTLP in on 127.0.0.1:4317 (gRPC)
-                                             and 127.0.0.1:4318 (HTTP), until SIGINT/SIGTERM
+                                             and 127.0.0.1:4318 (HTTP), HTTP API and web UI on
+                                             http://127.0.0.1:4319/, until SIGINT/SIGTERM
   meshobs graph [flags] [FILE]               replay a request stream, write its service graph
   meshobs validate [--config FILE]           check a configuration file, start nothing
   meshobs version                            print the version
@@ -258,8 +259,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: meshobs serve [--config FILE]\n\n"+
 			"Runs meshobs as a collector node: OTLP/gRPC on 127.0.0.1:4317 and OTLP/HTTP on\n"+
-			"127.0.0.1:4318 unless the config's receivers section says otherwise, until\n"+
-			"SIGINT or SIGTERM. Reads no stdin.\n\n")
+			"127.0.0.1:4318, the HTTP API and web UI on http://127.0.0.1:4319/, unless the\n"+
+			"config's receivers and api sections say otherwise, until SIGINT or SIGTERM.\n"+
+			"Reads no stdin.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args, stdout, stderr); done {

@@ -20,7 +20,7 @@ import (
 func TestServeProfiles(t *testing.T) {
 	dir := t.TempDir()
 	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
-	cmd, _, _, grpcAddr, _ := receiverNode(t, "serve", "--cpuprofile", cpu, "--memprofile", mem)
+	cmd, _, _, grpcAddr, _, _ := receiverNode(t, "serve", "--cpuprofile", cpu, "--memprofile", mem)
 
 	conn, err := grpc.NewClient("passthrough:///"+grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,19 +22,21 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/meshobs/meshobs/semconv"
 )
 
-var receivingLine = regexp.MustCompile(`receiving OTLP"? grpc=(\S+) http=(\S+)`)
+var (
+	receivingLine = regexp.MustCompile(`receiving OTLP"? grpc=(\S+) http=(\S+)`)
+	apiLine       = regexp.MustCompile(`web UI"? url=(\S+)`)
+)
 
 // receiverNode starts meshobs with args and OTLP receivers on free ports; it
 // returns the process, its stdin and stdout, and the receivers' addresses,
 // read from the node's start-up line on stderr.
-func receiverNode(t *testing.T, args ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout *bufio.Reader, grpcAddr, httpAddr string) {
+func receiverNode(t *testing.T, args ...string) (cmd *exec.Cmd, stdin io.WriteCloser, stdout *bufio.Reader, grpcAddr, httpAddr, apiURL string) {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "receivers.yaml")
-	os.WriteFile(cfg, []byte("receivers:\n  otlp:\n    protocols:\n      grpc: {endpoint: 127.0.0.1:0}\n      http: {endpoint: 127.0.0.1:0}\n"), 0o600)
+	os.WriteFile(cfg, []byte("receivers:\n  otlp:\n    protocols:\n      grpc: {endpoint: 127.0.0.1:0}\n      http: {endpoint: 127.0.0.1:0}\n"+
+		"api: {endpoint: 127.0.0.1:0}\n"), 0o600)
 	cmd = exec.Command(binary, append(args, "--config", cfg)...)
 	var err error
 	if stdin, err = cmd.StdinPipe(); err != nil {
@@ -52,19 +56,23 @@ func receiverNode(t *testing.T, args ...string) (cmd *exec.Cmd, stdin io.WriteCl
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addrs := make(chan []string, 1)
 	go func() {
+		var a []string
 		sc := bufio.NewScanner(errPipe)
 		for sc.Scan() {
 			if m := receivingLine.FindStringSubmatch(sc.Text()); m != nil {
-				addrs <- m[1:]
+				a = m[1:]
+			}
+			if m := apiLine.FindStringSubmatch(sc.Text()); m != nil && a != nil {
+				addrs <- append(a, m[1])
 			}
 			fmt.Fprintln(os.Stderr, "node:", sc.Text())
 		}
 	}()
 	select {
 	case a := <-addrs:
-		return cmd, stdin, bufio.NewReader(out), a[0], a[1]
+		return cmd, stdin, bufio.NewReader(out), a[0], a[1], a[2]
 	case <-time.After(30 * time.Second):
-		t.Fatal("the node did not report its receivers within 30 s")
+		t.Fatal("the node did not report its receivers and API within 30 s")
 	}
 	return
 }
@@ -72,18 +80,37 @@ func receiverNode(t *testing.T, args ...string) (cmd *exec.Cmd, stdin io.WriteCl
 // TestServeReceivesFromAnOTelApp: `meshobs serve` takes spans from the OTel
 // Go SDK's own OTLP/gRPC exporter, then stops on SIGTERM within bounds.
 func TestServeReceivesFromAnOTelApp(t *testing.T) {
-	cmd, _, _, grpcAddr, _ := receiverNode(t, "serve")
+	cmd, _, _, grpcAddr, _, apiURL := receiverNode(t, "serve")
 	ctx := context.Background()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(grpcAddr), otlptracegrpc.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp),
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName.String("shop"))))
+		sdktrace.WithResource(resource.NewSchemaless(otelsemconv.ServiceNameKey.String("shop"))))
 	_, span := tp.Tracer("app").Start(ctx, "GET /", trace.WithSpanKind(trace.SpanKindServer))
 	span.End()
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatalf("export to meshobs serve: %v", err)
+	}
+	// What arrived is on the API, and meshobs's own counters on /metrics.
+	for path, want := range map[string]string{
+		"api/graph":              `{"type":"service_graph","nodes":["shop"],"edges":[]}`,
+		"api/stats?service=shop": `{"service":"shop","request_count":1,"error_count":0`,
+		"metrics":                `meshobs_receiver_items_total{outcome="accepted",receiver="otlp",signal="traces",transport="grpc"} 1`,
+		"healthz":                "ok",
+		"readyz":                 "ok",
+		"":                       "<title>meshobs",
+	} {
+		resp, err := http.Get(apiURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("GET /%s: %d %s; want it to contain %s", path, resp.StatusCode, body, want)
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -106,7 +133,7 @@ func TestServeReceivesFromAnOTelApp(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(protocol, func(t *testing.T) {
-			_, bIn, bOut, grpcAddr, httpAddr := receiverNode(t)
+			_, bIn, bOut, grpcAddr, httpAddr, _ := receiverNode(t)
 			endpoint := "http://" + grpcAddr
 			if protocol != "grpc" {
 				endpoint = "http://" + httpAddr

@@ -1,4 +1,4 @@
-// Package jaegertest runs a real Jaeger v2 (the jaeger v1.76.0 binary, an
+// Package jaegertest runs a real Jaeger v2 (the jaeger v1.75.0 binary, an
 // OpenTelemetry Collector distribution) for meshobs end-to-end tests.
 //
 // Start renders testdata/jaeger.yaml.tmpl with free loopback ports, starts
@@ -15,10 +15,8 @@
 // Ingestion is asynchronous: use Eventually or the WaitFor* helpers rather
 // than asserting right after an export.
 //
-// The binary comes from MESHOBS_JAEGER_BIN, or is built once from the
-// separate module in <repo>/tools (go build, several minutes on a cold
-// build cache) into the user cache directory and reused afterwards. The
-// first cold build can exceed go test's default 10m timeout on a small
-// machine: pre-build with `go test -run XXX ./e2e/jaegertest` or pass
-// -timeout 30m.
+// The binary comes from MESHOBS_JAEGER_BIN, else from the user cache
+// directory, where tools/build.sh (run by test.sh) builds it once from the
+// module in tools/jaeger; see package tooltest. Without it the tests that
+// start Jaeger skip, or fail under CI.
 package jaegertest

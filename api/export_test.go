@@ -1,0 +1,4 @@
+package api
+
+// Exposure exports exposure for tests.
+var Exposure = exposure
