@@ -13,7 +13,7 @@
 //	go run ./bench/otlp -n 1000000 -rounds 3
 //	go run ./bench/otlp -n 10000000 -rounds 3 -check
 //
-// See bench/README.md and docs/performance.md.
+// See bench/otlp/README.md and docs/performance.md.
 package main
 
 import (
@@ -59,6 +59,7 @@ type options struct {
 	tg          string
 	profileDir  string
 	jsonOut     bool
+	jsonFile    string
 	check       bool
 	timeout     time.Duration
 	keep        bool
@@ -101,6 +102,7 @@ func main() {
 	flag.StringVar(&o.tg, "telemetrygen", "", "telemetrygen "+telemetrygenVersion+" binary (default: $MESHOBS_TELEMETRYGEN_BIN, else tools/build.sh's)")
 	flag.StringVar(&o.profileDir, "profile", "", "write meshobs CPU and heap profiles of every run into this directory")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the results as JSON instead of a table")
+	flag.StringVar(&o.jsonFile, "json-file", "", "also write the results as JSON to this file")
 	flag.BoolVar(&o.check, "check", false, "exit 1 unless meshobs meets the targets (docs/performance.md)")
 	flag.DurationVar(&o.timeout, "timeout", o.timeout, "limit per run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory (configs and server logs)")
@@ -119,6 +121,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "otlp:", err)
 		os.Exit(1)
+	}
+	if o.jsonFile != "" {
+		if err := writeJSON(o.jsonFile, rep); err != nil {
+			fmt.Fprintln(os.Stderr, "otlp:", err)
+			os.Exit(1)
+		}
 	}
 	if o.jsonOut {
 		enc := json.NewEncoder(os.Stdout)
@@ -165,6 +173,14 @@ func parseVariants(s string, servers []string) (map[string]string, []string, err
 // isMeshobs reports whether a server is meshobs or one of its variants.
 func isMeshobs(server string) bool {
 	return server == meshobsServer || strings.HasPrefix(server, meshobsServer+":")
+}
+
+func writeJSON(path string, rep report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 func splitList(s string) []string {
