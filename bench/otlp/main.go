@@ -615,7 +615,7 @@ func (b *bench) overload(ctx context.Context, round int) (runResult, error) {
 	defer srv.Stop()
 	grpcAddr, httpAddr := srv.Addrs()
 	requests := b.o.requests(b.o.overSpans)
-	r := runResult{Server: meshobsServer, Load: loadOverload, Round: round, Spans: int64(requests * b.o.batch)}
+	r := runResult{Server: meshobsServer, Load: loadOverload, Round: round, Spans: int64(requests * b.o.batch), RSS: []rssPoint{}}
 	res, err := runLoad(ctx, loadSpec{requests: requests, transports: b.o.transports, streams: b.o.overStreams,
 		backoff: time.Millisecond}, b.tmpls, grpcAddr, httpAddr, nil)
 	if err != nil {
