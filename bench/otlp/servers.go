@@ -328,7 +328,10 @@ func (m *meshobs) Drain(context.Context, int64) error { return nil }
 
 // Stop sends SIGTERM: serve stops its receivers, flushes, writes its
 // profiles and exits.
-func (m *meshobs) Stop() error { return m.stop(30 * time.Second) }
+func (m *meshobs) Stop() error {
+	m.client.CloseIdleConnections()
+	return m.stop(30 * time.Second)
+}
 
 // collector is Jaeger or the otelcol distribution: an OpenTelemetry
 // Collector whose own metrics (otelcol_receiver_accepted_spans, ...) are
@@ -519,7 +522,10 @@ func (c *collector) Drain(ctx context.Context, accepted int64) error {
 	}
 }
 
-func (c *collector) Stop() error { return c.stop(10 * time.Second) }
+func (c *collector) Stop() error {
+	c.client.CloseIdleConnections()
+	return c.stop(10 * time.Second)
+}
 
 // promSum adds the samples of metric name (with or without the _total
 // suffix) in Prometheus text exposition whose labels contain label.
