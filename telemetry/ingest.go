@@ -190,9 +190,14 @@ type receivedShared struct {
 	strings   stringCache
 }
 
-// maxResources bounds the SDK resources kept for received data, one per
-// distinct resource; past it the oldest is dropped.
-const maxResources = 4096
+// Bounds of the resourceCache: the resources kept, one per distinct
+// resource (past it the oldest is dropped), and the largest resource kept,
+// by the size of its key (a larger one is built for its request alone), so
+// that the cache holds a few MiB at most whatever senders send.
+const (
+	maxResources        = 1024
+	maxResourceKeyBytes = 8 << 10
+)
 
 // resourceCache hands out one *resource.Resource per distinct received
 // resource. Every request repeats its senders' resources; building each
@@ -214,6 +219,12 @@ func (c *resourceCache) get(r pcommon.Resource, schemaURL string) *resource.Reso
 	c.key = appendMapKey(c.key, r.Attributes())
 	if res, ok := c.m[string(c.key)]; ok {
 		return res
+	}
+	if len(c.key) > maxResourceKeyBytes {
+		if cap(c.key) > 2*maxResourceKeyBytes {
+			c.key = nil // do not keep a large scratch buffer either
+		}
+		return toResource(r, schemaURL)
 	}
 	if c.m == nil {
 		c.m = make(map[string]*resource.Resource)

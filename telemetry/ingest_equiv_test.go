@@ -273,6 +273,12 @@ func TestResourceCache(t *testing.T) {
 	if v, _ := a.Set().Value("service.name"); v.AsString() != "a" || a.Len() != 2 {
 		t.Errorf("resource %v", a.Attributes())
 	}
+	big := map[string]any{"service.name": "big", "blob": strings.Repeat("x", maxResourceKeyBytes)}
+	if b1, b2 := c.get(mk(big), ""), c.get(mk(big), ""); b1 == b2 || len(c.m) != 5 {
+		t.Errorf("a resource over maxResourceKeyBytes was cached (%d cached)", len(c.m))
+	} else if v, _ := b1.Set().Value("service.name"); v.AsString() != "big" {
+		t.Errorf("big resource %v", b1.Attributes())
+	}
 	for i := range maxResources + 10 {
 		c.get(mk(map[string]any{"service.name": "s", "i": i}), "")
 	}
