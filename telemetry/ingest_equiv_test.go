@@ -249,22 +249,25 @@ func TestConsumeTracesReusesNothingAnExporterKeeps(t *testing.T) {
 // (a value, a type, the schema URL) do not, and the cache stays bounded.
 func TestResourceCache(t *testing.T) {
 	var c resourceCache
-	mk := func(attrs map[string]any) pcommon.Resource {
+	// mk makes a resource of service.name and one more attribute, in this
+	// order (FromRaw would follow a Go map's random order).
+	mk := func(service string, v any) pcommon.Resource {
 		r := pcommon.NewResource()
-		if err := r.Attributes().FromRaw(attrs); err != nil {
+		r.Attributes().PutStr("service.name", service)
+		if err := r.Attributes().PutEmpty("n").FromRaw(v); err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	a := c.get(mk(map[string]any{"service.name": "a", "n": 1}), "")
-	if c.get(mk(map[string]any{"service.name": "a", "n": 1}), "") != a {
+	a := c.get(mk("a", 1), "")
+	if c.get(mk("a", 1), "") != a {
 		t.Error("an equal resource got a resource of its own")
 	}
 	for name, other := range map[string]*resource.Resource{
-		"value":  c.get(mk(map[string]any{"service.name": "a", "n": 2}), ""),
-		"type":   c.get(mk(map[string]any{"service.name": "a", "n": "1"}), ""),
-		"schema": c.get(mk(map[string]any{"service.name": "a", "n": 1}), "https://opentelemetry.io/schemas/1.37.0"),
-		"nested": c.get(mk(map[string]any{"service.name": "a", "n": []any{1}}), ""),
+		"value":  c.get(mk("a", 2), ""),
+		"type":   c.get(mk("a", "1"), ""),
+		"schema": c.get(mk("a", 1), "https://opentelemetry.io/schemas/1.37.0"),
+		"nested": c.get(mk("a", []any{1}), ""),
 	} {
 		if other == a {
 			t.Errorf("a resource differing in its %s shares the first one's", name)
@@ -273,14 +276,17 @@ func TestResourceCache(t *testing.T) {
 	if v, _ := a.Set().Value("service.name"); v.AsString() != "a" || a.Len() != 2 {
 		t.Errorf("resource %v", a.Attributes())
 	}
-	big := map[string]any{"service.name": "big", "blob": strings.Repeat("x", maxResourceKeyBytes)}
-	if b1, b2 := c.get(mk(big), ""), c.get(mk(big), ""); b1 == b2 || len(c.m) != 5 {
+	if len(c.m) != 5 {
+		t.Fatalf("%d resources cached, want 5", len(c.m))
+	}
+	big := strings.Repeat("x", maxResourceKeyBytes)
+	if b1, b2 := c.get(mk("big", big), ""), c.get(mk("big", big), ""); b1 == b2 || len(c.m) != 5 {
 		t.Errorf("a resource over maxResourceKeyBytes was cached (%d cached)", len(c.m))
 	} else if v, _ := b1.Set().Value("service.name"); v.AsString() != "big" {
 		t.Errorf("big resource %v", b1.Attributes())
 	}
 	for i := range maxResources + 10 {
-		c.get(mk(map[string]any{"service.name": "s", "i": i}), "")
+		c.get(mk("s", i), "")
 	}
 	if len(c.m) != maxResources || len(c.order) != maxResources {
 		t.Errorf("%d resources cached (%d in order), want the bound %d", len(c.m), len(c.order), maxResources)
