@@ -21,18 +21,26 @@ import (
 // reply; it must not change any state unless it succeeds.
 type handler func(n *Node, ctx context.Context, b []byte, body *wireBody) ([]byte, *Error)
 
-var handlers map[string]handler
-
-func init() {
-	handlers = map[string]handler{
-		"init":      (*Node).handleInit,
-		"record":    (*Node).handleRecord,
-		"trace":     (*Node).handleTrace,
-		"query":     (*Node).handleQuery,
-		"generate":  (*Node).handleGenerate,
-		"get_trace": (*Node).handleGetTrace,
-		"stats":     (*Node).handleStats,
+// handlerOf returns the handler of a message type: a switch, which costs
+// less than a map lookup on every line.
+func handlerOf(typ string) (handler, bool) {
+	switch typ {
+	case "record":
+		return (*Node).handleRecord, true
+	case "trace":
+		return (*Node).handleTrace, true
+	case "query":
+		return (*Node).handleQuery, true
+	case "generate":
+		return (*Node).handleGenerate, true
+	case "init":
+		return (*Node).handleInit, true
+	case "get_trace":
+		return (*Node).handleGetTrace, true
+	case "stats":
+		return (*Node).handleStats, true
 	}
+	return nil, false
 }
 
 func (n *Node) handleInit(_ context.Context, b []byte, body *wireBody) ([]byte, *Error) {

@@ -4,11 +4,57 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 )
 
 // errInterrupted is what an interruptible reader returns once its context is done.
 var errInterrupted = errors.New("node: input interrupted")
+
+// newInput returns a reader of r whose reads fail with errInterrupted once
+// ctx is done, and what to call when done with it. Reads happen on the
+// caller's goroutine when r allows it: a reader with a read deadline (a
+// pipe, a socket, a terminal) is interrupted by a deadline in the past, and
+// a regular file never keeps a read waiting for input; either way no read
+// is left behind. Any other reader is read on a goroutine of its own
+// (interruptible).
+func newInput(ctx context.Context, r io.Reader) (io.Reader, func()) {
+	if d, ok := r.(interface{ SetReadDeadline(time.Time) error }); ok && d.SetReadDeadline(time.Time{}) == nil {
+		stop := context.AfterFunc(ctx, func() { _ = d.SetReadDeadline(time.Unix(1, 0)) })
+		return &deadlineReader{ctx: ctx, r: r}, func() { stop() }
+	}
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return &deadlineReader{ctx: ctx, r: r}, func() {}
+		}
+	}
+	in := newInterruptible(ctx, r)
+	return in, in.close
+}
+
+// deadlineReader reads r on the caller's goroutine: r is a regular file, or
+// has a read deadline that is set in the past once ctx is done.
+type deadlineReader struct {
+	ctx context.Context
+	r   io.Reader
+	err error
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	if d.ctx.Err() != nil {
+		d.err = errInterrupted
+		return 0, d.err
+	}
+	n, err := d.r.Read(p)
+	if err != nil && d.ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		d.err = errInterrupted
+		return n, d.err
+	}
+	return n, err
+}
 
 // interruptible reads r on a goroutine of its own and hands the data over
 // through a channel, so that a read blocked on an idle input does not keep

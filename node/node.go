@@ -35,6 +35,7 @@ type Node struct {
 
 	id    string // node_id from init, else each request's dest
 	out   *bufio.Writer
+	dec   decoder
 	wl    wireLine // reused decode target
 	reply []byte   // reused reply buffer
 	head  []byte   // reused envelope head buffer
@@ -74,10 +75,12 @@ var ErrStopped = errors.New("node: stopped")
 // Replies are flushed before every read that may block, and at the end.
 // One Run at a time.
 //
-// r is read on a goroutine of its own, so that Run need not wait for it. A
-// read still blocked when Run returns ends when r yields data or fails; a
-// reader with SetReadDeadline (a pipe, a socket, a pollable *os.File) is
-// made to fail at once.
+// A reader with a read deadline (a pipe, a socket, a pollable *os.File)
+// and a regular file are read on Run's goroutine: a read waiting for input
+// is ended by setting the deadline in the past, and no read is left behind.
+// Any other reader is read on a goroutine of its own, so that Run need not
+// wait for it: a read still blocked when Run returns ends when r yields
+// data or fails.
 func (n *Node) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -91,8 +94,8 @@ func (n *Node) Run(ctx context.Context, r io.Reader, w io.Writer) error {
 		n.mu.Unlock()
 	}()
 
-	in := newInterruptible(ctx, r)
-	defer in.close()
+	in, closeInput := newInput(ctx, r)
+	defer closeInput()
 	lr := newLineReader(in, n.maxLine)
 	for {
 		if !lr.lineBuffered() {
@@ -145,11 +148,11 @@ func (n *Node) flush() error {
 func (n *Node) handleLine(line []byte) error {
 	// JSON whitespace only: bytes.TrimSpace would also drop \v, \f, NEL and
 	// NBSP around a line, which JSON does not allow.
-	line = bytes.Trim(line, " \t\r\n")
+	line = trimJSONSpace(line)
 	if len(line) == 0 {
 		return nil
 	}
-	rerr, framed := decodeLine(line, &n.wl)
+	rerr, framed := n.dec.decode(line, &n.wl)
 	var env *envelope
 	if framed && n.wl.envelope {
 		env = &envelope{src: deref(n.wl.Src.get()), dest: deref(n.wl.Dest.get())}
@@ -166,6 +169,19 @@ func (n *Node) handleLine(line []byte) error {
 	}
 	return n.writeLine(env, n.reply)
 }
+
+// trimJSONSpace returns b without the JSON whitespace around it.
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // dispatch appends the reply body for one decoded request, turning a panic
 // into a crash error so that one bad message never stops the node.
@@ -184,7 +200,7 @@ func (n *Node) dispatch(b []byte, body *wireBody) (out []byte) {
 	if typ == nil {
 		return appendErrorBody(b, body.MsgID, malformed("missing required field type"))
 	}
-	h, ok := handlers[*typ]
+	h, ok := handlerOf(*typ)
 	if !ok {
 		return appendErrorBody(b, body.MsgID, &Error{Code: CodeNotSupported, Text: fmt.Sprintf("unknown message type %q", *typ)})
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -162,12 +164,14 @@ func maps(m map[string]rawValue) map[string]rawValue {
 	return out
 }
 
-// FuzzDecodeLine checks decodeLine against encoding/json, the reference:
-// the same verdict on every line and, when both accept, the same request.
+// FuzzDecodeLine checks the node's decoder (fastDecode, else decodeLine)
+// against encoding/json, the reference: the same verdict on every line and,
+// when both accept, the same request.
 func FuzzDecodeLine(f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}
+	var d decoder
 	f.Fuzz(func(t *testing.T, line []byte) {
 		syn := checkSyntax(line)
 		if want := stdjson.Valid(line); syn.valid != want {
@@ -184,7 +188,7 @@ func FuzzDecodeLine(f *testing.F) {
 		}
 
 		var got wireLine
-		rerr, framed := decodeLine(line, &got)
+		rerr, framed := d.decode(line, &got)
 		if rerr != nil && rerr.Code != CodeMalformedRequest {
 			t.Fatalf("decodeLine(%q): code %d", line, rerr.Code)
 		}
@@ -247,6 +251,132 @@ func stdUnquoted(line []byte) []byte {
 		}
 		if s, ok := tok.(string); ok {
 			out = append(append(out, s...), 0)
+		}
+	}
+}
+
+// FuzzFastDecode checks the single-pass decoder against decodeLine: a line
+// it takes must decode to the same request, framing included, and through
+// a cache that has seen other lines.
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range decodeSeeds {
+		f.Add([]byte(s))
+	}
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	var d decoder
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast wireLine
+		fast = emptyLine
+		if !fastDecode(line, &fast, &d.strs) {
+			return
+		}
+		var want wireLine
+		rerr, framed := decodeLine(line, &want)
+		if rerr != nil || !framed {
+			t.Fatalf("fastDecode takes %q, decodeLine rejects it: %v", line, rerr)
+		}
+		if !sameRequest(fast, want) || fast.envelope != want.envelope {
+			t.Fatalf("fastDecode(%q):\n got %+v\nwant %+v", line, fast, want)
+		}
+		var got wireLine
+		if rerr, framed := d.decode(line, &got); rerr != nil || !framed || !sameRequest(got, want) || got.envelope != want.envelope {
+			t.Fatalf("decoder.decode(%q) = %v:\n got %+v\nwant %+v", line, rerr, got, want)
+		}
+	})
+}
+
+// fastSeeds are lines of the shape fastDecode takes, and near misses.
+var fastSeeds = []string{
+	`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":2,"service":"payments","target_service":"notifications","duration_ms":14.55,"status":200,"method":"GET","path":"/api/v1/items"}}`,
+	`{"src":"c1","dest":"n1","body":{"type":"trace","msg_id":4,"operation":"cache.get","service":"accounts","kind":"server","duration_ms":19.92}}`,
+	` { "type" : "record" , "msg_id" : -0 , "service" : "" , "duration_ms" : 1E2 , "status" : 200.0 , "detail" : true , "raw" : false } `,
+	`{"type":"record","msg_id":null,"service":null,"duration_ms":null,"status":null,"detail":null,"body":null,"timestamp":null}`,
+	`{"type":"generate","msg_id":6,"detail":true,"format":"dot","limit":3}`,
+	`{"msg_id":"7"}`, `{"msg_id":1.5}`, `{"msg_id":true}`, `{"msg_id":9223372036854775808}`,
+	`{"timestamp":"2026-01-02T03:04:05Z"}`, `{"timestamp":1767322800000}`, `{"timestamp":true}`,
+	`{"body":{}}`, `{"body":{},"src":1}`, `{"body":{"body":{}}}`, `{"src":"a","src":"b"}`,
+	`{"duration_ms":1e309}`, `{"duration_ms":1e-400}`, `{"status":"200"}`, `{"service":"caf\u00e9"}`,
+	`{"service":"café"}`, `{"Service":"x"}`, `{"type":"record"}x`, `{"type":"record",}`, `{}`,
+	`{"src":"c1","dest":"n1","body":{"type":"query","msg_id":5,"filter":{"source_service":"api"}}}`,
+	`{"type":"query","msg_id":5,"filter":{"source_service":"api","target_service":"db","status":404,"status_class":"4xx"},"limit":3,"raw":true}`,
+	`{"type":"query","filter":{}}`, `{"type":"query","filter":null}`, `{"filter":{"status":null,"status_class":null}}`,
+	`{"filter":{"status":"404"}}`, `{"filter":{"source_service":1}}`, `{"filter":{"x":1}}`, `{"filter":{"status":1,"status":2}}`,
+	`{"filter":{"status":1e400}}`, `{"filter":[]}`, `{"filter":"x"}`, `{"filter":{"source_service":"a"},"filter":null}`,
+}
+
+// FuzzSmallDecimal checks the fast number conversions against strconv.
+func FuzzSmallDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "200", "14.55", "0.1", "-123.456", "999999999999999", "0.000000000000001",
+		"1.5e3", "1234567890123456", "9007199254740993", "123456789012345678", "-5", "007"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) == 0 || scanNumber([]byte(s), 0) != len(s) {
+			return // fastDecode converts only what scanNumber takes
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if got, ok := smallDecimal([]byte(s)); ok && (err != nil || math.Float64bits(got) != math.Float64bits(want)) {
+			t.Fatalf("smallDecimal(%q) = %v, strconv: %v, %v", s, got, want, err)
+		}
+		wantInt, err := strconv.ParseInt(s, 10, 64)
+		if got, ok := smallInt([]byte(s)); ok && (err != nil || got != wantInt) {
+			t.Fatalf("smallInt(%q) = %v, strconv: %v, %v", s, got, wantInt, err)
+		}
+	})
+}
+
+// TestSmallDecimalMatchesStrconv compares the fast conversion with strconv
+// on numbers of every length and point position it takes.
+func TestSmallDecimalMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		digits := 1 + rng.IntN(15)
+		b := make([]byte, 0, 20)
+		if rng.IntN(4) == 0 {
+			b = append(b, '-')
+		}
+		point := rng.IntN(digits + 1) // digits before the point; == digits: none
+		for i := range digits {
+			if i == point && i > 0 {
+				b = append(b, '.')
+			}
+			c := byte('0' + rng.IntN(10))
+			if i == 0 && point != 1 && c == '0' {
+				c = '1' // no leading zero, as JSON requires
+			}
+			b = append(b, c)
+		}
+		if scanNumber(b, 0) != len(b) {
+			t.Fatalf("generated %q is not a JSON number", b)
+		}
+		got, ok := smallDecimal(b)
+		want, err := strconv.ParseFloat(string(b), 64)
+		if !ok || err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("smallDecimal(%q) = %v, %v; strconv %v, %v", b, got, ok, want, err)
+		}
+	}
+}
+
+// TestDecoderResetsBetweenLines decodes every seed line right after every
+// other into one wireLine through one decoder: each must decode as it does
+// on its own.
+func TestDecoderResetsBetweenLines(t *testing.T) {
+	seeds := append(append([]string{}, decodeSeeds...), fastSeeds...)
+	for _, a := range seeds {
+		for _, b := range seeds {
+			var d decoder
+			var got wireLine
+			d.decode([]byte(a), &got)
+			rerr, framed := d.decode([]byte(b), &got)
+			var want wireLine
+			wantErr, wantFramed := decodeLine([]byte(b), &want)
+			if (rerr == nil) != (wantErr == nil) || framed != wantFramed ||
+				(rerr != nil && rerr.Text != wantErr.Text) ||
+				!sameRequest(got, want) || got.envelope != want.envelope {
+				t.Fatalf("after %q, %q decodes to\n%+v (%v)\nwant\n%+v (%v)", a, b, got, rerr, want, wantErr)
+			}
 		}
 	}
 }

@@ -151,7 +151,7 @@ func (p *Pipeline) countSpanRequest(ctx context.Context, svc *admitted, ro sdktr
 	p.mu.Lock()
 	m := p.measurementLocked(svc, nil, nil, status)
 	p.mu.Unlock()
-	p.requests.Add(ctx, 1, m.add...)
+	m.tally.calls.Add(1)
 	p.duration.Record(ctx, float64(ro.EndTime().Sub(ro.StartTime()))/float64(time.Millisecond), m.record...)
 }
 

@@ -47,7 +47,7 @@ type Pipeline struct {
 
 	ids            *idGenerator
 	meterProvider  *sdkmetric.MeterProvider
-	requests       metric.Int64Counter
+	requests       metric.Int64ObservableCounter // reports the series' tallies
 	duration       metric.Float64Histogram
 	spanProcessors []sdktrace.SpanProcessor // registered with every TracerProvider
 	logProcessors  []sdklog.Processor       // registered with every LoggerProvider
@@ -57,6 +57,7 @@ type Pipeline struct {
 	names    map[string]*admitted // admitted service names
 	overflow *admitted            // what names past the service limit count as
 	series   map[seriesKey]*seriesOptions
+	tallies  tallies
 	values   interner // methods, protocols, operations
 	paths    interner
 	closed   bool
@@ -77,10 +78,40 @@ type serviceProviders struct {
 }
 
 // seriesOptions are the measurement options of one metric series, built
-// once: the attribute set and the option slices the SDK calls take.
+// once: the attribute set as the histogram's Record takes it, and the
+// series' count of requests.
+//
+// The requests counter is observable, like the service-graph counters
+// (see counted): counting a request is an atomic add, where a synchronous
+// SDK counter costs as much as a histogram record, and a callback reports
+// every tally at each collection: the same cumulative sums.
 type seriesOptions struct {
-	add    []metric.AddOption
 	record []metric.RecordOption
+	tally  *counted
+}
+
+// tallies are the requests counter's series, in the order they appeared,
+// the overflow's among them once there is one.
+type tallies struct {
+	mu       sync.Mutex // guards list; taken with Pipeline.mu held or alone, never the other way
+	list     []*counted
+	overflow *counted // the series past the limit count as one, as the SDK folds them
+}
+
+func (t *tallies) add(c *counted) {
+	t.mu.Lock()
+	t.list = append(t.list, c)
+	t.mu.Unlock()
+}
+
+// observe reports every tally: the requests counter's callback.
+func (t *tallies) observe(_ context.Context, o metric.Int64Observer) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.list {
+		o.Observe(c.calls.Load(), c.observe...)
+	}
+	return nil
 }
 
 // admitted is a service name the pipeline knows, with a small id so that
@@ -155,9 +186,10 @@ func New(opts ...Option) (*Pipeline, error) {
 	}
 	p.meterProvider = sdkmetric.NewMeterProvider(mopts...)
 	meter := p.meterProvider.Meter(semconv.ScopeName)
-	if p.requests, err = meter.Int64Counter(semconv.RequestsName,
+	if p.requests, err = meter.Int64ObservableCounter(semconv.RequestsName,
 		metric.WithUnit(semconv.RequestsUnit),
-		metric.WithDescription("Requests reported by sidecars.")); err != nil {
+		metric.WithDescription("Requests reported by sidecars."),
+		metric.WithInt64Callback(p.tallies.observe)); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	if p.duration, err = meter.Float64Histogram(semconv.RequestDurationName,
@@ -195,6 +227,15 @@ func (p *Pipeline) admitLocked(name string) *admitted {
 	a := &admitted{name: strings.Clone(name), id: uint32(len(p.names)) + 1}
 	p.names[a.name] = a
 	return a
+}
+
+// admitOrSame is admitLocked(name), saving the lookup when name is the
+// request's service, admitted as svc. It must be called with p.mu held.
+func (p *Pipeline) admitOrSame(name, service string, svc *admitted) *admitted {
+	if name == service {
+		return svc
+	}
+	return p.admitLocked(name)
 }
 
 // Interning bounds: mesh paths are mostly route templates, but raw paths
@@ -276,9 +317,13 @@ func (p *Pipeline) providersLocked(a *admitted) (*serviceProviders, error) {
 	return sp, nil
 }
 
-// measurementLocked returns the reusable attribute option of one metric
-// series. Past the series limit the SDK folds new series into its overflow
-// series anyway, so they are not cached. It must be called with p.mu held.
+// measurementLocked returns the reusable measurement options of one metric
+// series. The SDK keeps maxSeries-1 series of an instrument and folds the
+// rest into one overflow series; so the first maxSeries-1 series, in the
+// order they appear, get their own tally, and later ones share the
+// overflow's (their histogram measurements carry their own attributes,
+// which the SDK folds). Only series with their own tally are cached. It
+// must be called with p.mu held.
 func (p *Pipeline) measurementLocked(service, source, target *admitted, status int) *seriesOptions {
 	k := seriesKey{service: service.id, status: status}
 	if source != nil {
@@ -293,12 +338,21 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 		kvs = append(kvs, semconv.Source.String(source.name), semconv.Target.String(target.name))
 	}
 	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(status))
-	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	o := &seriesOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}}
-	if len(p.series) < p.cfg.maxSeries {
+	if len(p.series) < max(p.cfg.maxSeries-1, 1) {
+		c := newCounted(kvs...)
+		o := &seriesOptions{record: c.record, tally: c}
+		p.tallies.add(c)
 		p.series[k] = o
+		return o
 	}
-	return o
+	if p.tallies.overflow == nil {
+		p.tallies.overflow = newCounted(overflowAttribute)
+		p.tallies.add(p.tallies.overflow)
+	}
+	return &seriesOptions{
+		record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))},
+		tally:  p.tallies.overflow,
+	}
 }
 
 // Record reports one request: a Counter increment, a Histogram measurement
@@ -329,7 +383,7 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 	var src, tgt *admitted
 	source, target, _ := r.Edge()
 	if source != "" {
-		src, tgt = p.admitLocked(source), p.admitLocked(target)
+		src, tgt = p.admitOrSame(source, r.Service, svc), p.admitOrSame(target, r.Service, svc)
 		source, target = src.name, tgt.name
 	}
 	m := p.measurementLocked(svc, src, tgt, r.Status)
@@ -337,7 +391,7 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 	path := p.paths.intern(r.Path)
 	p.mu.Unlock()
 
-	p.requests.Add(ctx, 1, m.add...)
+	m.tally.calls.Add(1)
 	p.duration.Record(ctx, r.DurationMs, m.record...)
 
 	now := p.cfg.now()

@@ -49,29 +49,64 @@ func TestMedian(t *testing.T) {
 
 func TestReportCheck(t *testing.T) {
 	st := workload.Stats{Lines: 1_000_000}
+	bins := []binary{{name: "echo"}, {name: "floor"}, {name: "meshobs"}}
 	runs := func(meshWall, meshCPU, meshRSS float64) []runResult {
 		return []runResult{
-			{Binary: "floor", WallS: 2, CPUS: 2, RSSMiB: 20},
-			{Binary: "meshobs", WallS: meshWall, CPUS: meshCPU, RSSMiB: meshRSS},
+			{Binary: "echo", Round: 1, WallS: 1, CPUS: 1.5, RSSMiB: 10},
+			{Binary: "floor", Round: 1, WallS: 2, CPUS: 2, RSSMiB: 20},
+			{Binary: "meshobs", Round: 1, WallS: meshWall, CPUS: meshCPU, RSSMiB: meshRSS},
 		}
 	}
+	flat := []sizeResult{{Messages: 1e6, RSSMiB: 100}, {Messages: 1e7, RSSMiB: 105}}
+	growing := []sizeResult{{Messages: 1e6, RSSMiB: 100}, {Messages: 1e7, RSSMiB: 120}}
+	huge := []sizeResult{{Messages: 1e6, RSSMiB: 145}, {Messages: 1e7, RSSMiB: 151}}
 	for _, tc := range []struct {
 		name     string
 		runs     []runResult
+		sizes    []sizeResult
 		failures int
 	}{
-		{"pass", runs(1.5, 1.5, 60), 0},
-		{"slower than floor", runs(2.5, 1.5, 60), 1},
-		{"cpu per message", runs(1.5, 2.5, 60), 1},
-		{"rss", runs(1.5, 1.5, 150), 1},
-		{"all", runs(3, 3, 200), 3},
+		{"pass", runs(1.5, 1.8, 60), nil, 0},
+		{"pass with sizes", runs(1.5, 1.8, 60), flat, 0},
+		{"cpu over echo", runs(1.5, 1.81, 60), nil, 1},
+		{"slower than floor", runs(2.5, 1.5, 60), nil, 1},
+		{"rss", runs(1.5, 1.5, 150), nil, 1},
+		{"rss grows", runs(1.5, 1.5, 60), growing, 1},
+		{"rss at 10M", runs(1.5, 1.5, 60), huge, 1},
+		{"all", runs(3, 3, 200), nil, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newReport(options{rounds: 1}, st, tc.runs)
+			r := newReport(options{rounds: 1}, st, bins, tc.runs, tc.sizes)
 			if len(r.Check.Failures) != tc.failures || r.Check.Pass != (tc.failures == 0) {
 				t.Fatalf("check %+v, want %d failures", r.Check, tc.failures)
 			}
 		})
+	}
+}
+
+func TestReportRatios(t *testing.T) {
+	st := workload.Stats{Lines: 100}
+	bins := []binary{{name: "echo"}, {name: "meshobs"}, {name: "old"}}
+	var runs []runResult
+	for round, cpu := range [][3]float64{{1, 2, 4}, {2, 3, 3}, {1, 1, 2}} {
+		for i, b := range bins {
+			runs = append(runs, runResult{Binary: b.name, Round: round + 1, WallS: cpu[i], CPUS: cpu[i], RSSMiB: cpu[i]})
+		}
+	}
+	r := newReport(options{rounds: 3}, st, bins, runs, nil)
+	var names []string
+	for _, x := range r.Ratios {
+		names = append(names, x.Name)
+	}
+	if got, want := strings.Join(names, " "), "meshobs/echo old/echo meshobs/old"; got != want {
+		t.Fatalf("ratios %q, want %q (no floor ran)", got, want)
+	}
+	m, _ := r.ratio("meshobs/echo")
+	if m.CPU != 2 || len(m.RoundCPU) != 3 || m.RoundCPU[0] != 2 || m.RoundCPU[1] != 1.5 || m.RoundCPU[2] != 1 {
+		t.Fatalf("meshobs/echo %+v: want CPU 2 (medians 2 over 1), rounds 2, 1.5, 1", m)
+	}
+	if o, _ := r.ratio("meshobs/old"); o.CPU != 2.0/3 {
+		t.Fatalf("meshobs/old CPU %v, want 2/3", o.CPU)
 	}
 }
 

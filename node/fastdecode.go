@@ -1,0 +1,590 @@
+package node
+
+import (
+	"encoding/binary"
+	"strconv"
+)
+
+// decoder decodes request lines, keeping a cache of the strings it has
+// decoded lately so that the service names, types, methods and paths that
+// every line repeats are not allocated again for each line.
+type decoder struct {
+	strs stringCache
+}
+
+// decode parses one line into w, as decodeLine does. Lines of the plain
+// shape every client sends (see fastDecode) take a single pass; every other
+// line, the malformed ones included, goes through decodeLine.
+func (d *decoder) decode(line []byte, w *wireLine) (rerr *Error, framed bool) {
+	*w = emptyLine
+	if fastDecode(line, w, &d.strs) {
+		return nil, true
+	}
+	return decodeLine(line, w)
+}
+
+// fastDecode decodes line into w, which must hold emptyLine, when line is a
+// JSON object of the plain shape: object keys that are field names exactly,
+// each at most once per object, with no escapes; string values of printable
+// ASCII without escapes; numbers; true, false and null; and a "body" that is
+// such an object or null; a "filter" that is an object of such members, or
+// null. node_ids and attributes are not read here. For such a line it fills w exactly as goccy/go-json and
+// encoding/json do (FuzzFastDecode checks it against decodeLine) and
+// returns true. For anything else it returns false, having perhaps changed
+// w: decodeLine then decodes the line, or explains what is wrong with it.
+func fastDecode(line []byte, w *wireLine, strs *stringCache) bool {
+	d := fastDec{b: line, strs: strs}
+	i := skipWS(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return false
+	}
+	i = d.object(i, &w.wireBody, w)
+	return i >= 0 && skipWS(line, i) == len(line)
+}
+
+// fastDec is the state of one fastDecode.
+type fastDec struct {
+	b    []byte
+	strs *stringCache
+}
+
+// Field numbers, for the duplicate check: one bit each.
+const (
+	fType = iota
+	fMsgID
+	fNodeID
+	fService
+	fDurationMs
+	fStatus
+	fStatusCode
+	fTargetService
+	fTarget
+	fDestinationService
+	fDestination
+	fSourceService
+	fSource
+	fMethod
+	fPath
+	fProtocol
+	fTraceID
+	fSpanID
+	fTimestamp
+	fOperation
+	fParentSpanID
+	fKind
+	fDetail
+	fRaw
+	fLimit
+	fFormat
+	fFilter
+	fSrc
+	fDest
+	fBody
+)
+
+// object reads the object at d.b[i] == '{' into body, and returns the index
+// after it, or -1. top is the line itself when this is the top-level object
+// (src, dest and body are its fields), else nil.
+func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
+	b := d.b
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	var seen uint32
+	for {
+		// The key: plain ASCII, no escapes.
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		start := i + 1
+		i = start
+		for i < len(b) && b[i] != '"' {
+			if c := b[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+				return -1
+			}
+			i++
+		}
+		if i >= len(b) {
+			return -1
+		}
+		key := b[start:i]
+		i = skipWS(b, i+1)
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		i = skipWS(b, i+1)
+		if i >= len(b) {
+			return -1
+		}
+
+		f := fieldOf(key, top != nil)
+		if f < 0 || seen&(1<<f) != 0 {
+			return -1
+		}
+		seen |= 1 << f
+		switch f {
+		case fType:
+			i = d.str(i, &body.Type)
+		case fMsgID:
+			i = d.msgID(i, &body.MsgID)
+		case fNodeID:
+			i = d.str(i, &body.NodeID)
+		case fService:
+			i = d.str(i, &body.Service)
+		case fDurationMs:
+			i = d.num(i, &body.DurationMs)
+		case fStatus:
+			i = d.num(i, &body.Status)
+		case fStatusCode:
+			i = d.num(i, &body.StatusCode)
+		case fTargetService:
+			i = d.str(i, &body.TargetService)
+		case fTarget:
+			i = d.str(i, &body.Target)
+		case fDestinationService:
+			i = d.str(i, &body.DestinationService)
+		case fDestination:
+			i = d.str(i, &body.Destination)
+		case fSourceService:
+			i = d.str(i, &body.SourceService)
+		case fSource:
+			i = d.str(i, &body.Source)
+		case fMethod:
+			i = d.str(i, &body.Method)
+		case fPath:
+			i = d.str(i, &body.Path)
+		case fProtocol:
+			i = d.str(i, &body.Protocol)
+		case fTraceID:
+			i = d.str(i, &body.TraceID)
+		case fSpanID:
+			i = d.str(i, &body.SpanID)
+		case fTimestamp:
+			i = d.raw(i, &body.Timestamp)
+		case fOperation:
+			i = d.str(i, &body.Operation)
+		case fParentSpanID:
+			i = d.str(i, &body.ParentSpanID)
+		case fKind:
+			i = d.str(i, &body.Kind)
+		case fDetail:
+			i = d.boolean(i, &body.Detail)
+		case fRaw:
+			i = d.boolean(i, &body.Raw)
+		case fLimit:
+			i = d.num(i, &body.Limit)
+		case fFormat:
+			i = d.str(i, &body.Format)
+		case fFilter:
+			i = d.filter(i, &body.Filter)
+		case fSrc:
+			i = d.str(i, &top.Src)
+		case fDest:
+			i = d.str(i, &top.Dest)
+		case fBody:
+			switch b[i] {
+			case '{':
+				i = d.object(i, &top.Body, nil)
+				top.envelope = true
+			case 'n':
+				i = scanLiteral(b, i, "null")
+			default:
+				return -1
+			}
+		}
+		if i < 0 {
+			return -1
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case '}':
+			return i + 1
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return -1
+		}
+	}
+}
+
+// fieldOf returns the field a key names, or -1 for a key fastDecode leaves
+// to decodeLine (unknown keys among them). src, dest and body are fields of
+// the top-level object only.
+func fieldOf(key []byte, top bool) int {
+	switch string(key) {
+	case "type":
+		return fType
+	case "msg_id":
+		return fMsgID
+	case "node_id":
+		return fNodeID
+	case "service":
+		return fService
+	case "duration_ms":
+		return fDurationMs
+	case "status":
+		return fStatus
+	case "status_code":
+		return fStatusCode
+	case "target_service":
+		return fTargetService
+	case "target":
+		return fTarget
+	case "destination_service":
+		return fDestinationService
+	case "destination":
+		return fDestination
+	case "source_service":
+		return fSourceService
+	case "source":
+		return fSource
+	case "method":
+		return fMethod
+	case "path":
+		return fPath
+	case "protocol":
+		return fProtocol
+	case "trace_id":
+		return fTraceID
+	case "span_id":
+		return fSpanID
+	case "timestamp":
+		return fTimestamp
+	case "operation":
+		return fOperation
+	case "parent_span_id":
+		return fParentSpanID
+	case "kind":
+		return fKind
+	case "detail":
+		return fDetail
+	case "raw":
+		return fRaw
+	case "limit":
+		return fLimit
+	case "format":
+		return fFormat
+	case "filter":
+		return fFilter
+	}
+	if top {
+		switch string(key) {
+		case "src":
+			return fSrc
+		case "dest":
+			return fDest
+		case "body":
+			return fBody
+		}
+	}
+	return -1
+}
+
+// filter reads a query's filter object, or null, into f.
+func (d *fastDec) filter(i int, f **wireFilter) int {
+	b := d.b
+	if b[i] == 'n' {
+		return scanLiteral(b, i, "null")
+	}
+	if b[i] != '{' {
+		return -1
+	}
+	wf := &wireFilter{}
+	*f = wf
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1
+	}
+	var seen uint8
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		end := plainString(b, i)
+		if end < 0 {
+			return -1
+		}
+		key := b[i+1 : end-1]
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		i = skipWS(b, i+1)
+		if i >= len(b) {
+			return -1
+		}
+		var bit uint8
+		var sp **string
+		switch string(key) {
+		case "source_service":
+			bit, sp = 1, &wf.SourceService
+		case "target_service":
+			bit, sp = 2, &wf.TargetService
+		case "status_class":
+			bit, sp = 4, &wf.StatusClass
+		case "status":
+			bit = 8
+		default:
+			return -1
+		}
+		if seen&bit != 0 {
+			return -1
+		}
+		seen |= bit
+		switch {
+		case b[i] == 'n':
+			i = scanLiteral(b, i, "null") // the pointer stays nil
+		case sp != nil && b[i] == '"':
+			end := plainString(b, i)
+			if end < 0 {
+				return -1
+			}
+			v := d.strs.get(b[i+1 : end-1])
+			*sp, i = &v, end
+		case sp == nil:
+			var v num
+			if i = d.num(i, &v); i >= 0 {
+				fv := float64(v)
+				wf.Status = &fv
+			}
+		default:
+			return -1
+		}
+		if i < 0 {
+			return -1
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
+		case '}':
+			return i + 1
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return -1
+		}
+	}
+}
+
+// plainString returns the end of the string at b[i] == '"' (the index after
+// its closing quote) when it holds printable ASCII only, no escapes; else -1.
+func plainString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return -1
+		}
+	}
+	return -1
+}
+
+// str reads a string or null into s.
+func (d *fastDec) str(i int, s *str) int {
+	switch d.b[i] {
+	case '"':
+		end := plainString(d.b, i)
+		if end < 0 {
+			return -1
+		}
+		*s = str(d.strs.get(d.b[i+1 : end-1]))
+		return end
+	case 'n':
+		return scanLiteral(d.b, i, "null")
+	}
+	return -1
+}
+
+// num reads a number in float64 range, or null, into f.
+func (d *fastDec) num(i int, f *num) int {
+	if d.b[i] == 'n' {
+		return scanLiteral(d.b, i, "null")
+	}
+	end := scanNumber(d.b, i)
+	if end < 0 {
+		return -1
+	}
+	if v, ok := smallDecimal(d.b[i:end]); ok {
+		*f = num(v)
+		return end
+	}
+	v, err := strconv.ParseFloat(string(d.b[i:end]), 64)
+	if err != nil {
+		return -1 // out of range: an error decodeLine words
+	}
+	*f = num(v)
+	return end
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// smallDecimal converts a JSON number without exponent and with at most 15
+// digits, the numbers requests carry (200, 14.55), as strconv.ParseFloat
+// does: such a mantissa and the power of ten are exact float64s, and one
+// IEEE division rounds correctly. ok is false for any other number.
+func smallDecimal(b []byte) (v float64, ok bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var m uint64
+	digits, frac := 0, -1 // frac: digits after the point, -1 before it
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.':
+			frac = 0
+		default: // an exponent
+			return 0, false
+		}
+	}
+	if digits > 15 {
+		return 0, false
+	}
+	v = float64(m)
+	if frac > 0 {
+		v /= exactPow10[frac]
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// boolean reads true, false or null into v.
+func (d *fastDec) boolean(i int, v *bool) int {
+	switch d.b[i] {
+	case 't':
+		*v = true
+		return scanLiteral(d.b, i, "true")
+	case 'f':
+		*v = false
+		return scanLiteral(d.b, i, "false")
+	case 'n':
+		return scanLiteral(d.b, i, "null")
+	}
+	return -1
+}
+
+// scalar returns the end of the number, plain string or literal at i, or -1.
+func (d *fastDec) scalar(i int) int {
+	switch c := d.b[i]; {
+	case c == '"':
+		return plainString(d.b, i)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return scanNumber(d.b, i)
+	case c == 't':
+		return scanLiteral(d.b, i, "true")
+	case c == 'f':
+		return scanLiteral(d.b, i, "false")
+	case c == 'n':
+		return scanLiteral(d.b, i, "null")
+	}
+	return -1
+}
+
+// msgID reads a scalar into id as its UnmarshalJSON does: anything but an
+// integer or null makes it bad.
+func (d *fastDec) msgID(i int, id *msgID) int {
+	end := d.scalar(i)
+	if end < 0 {
+		return -1
+	}
+	if v, ok := smallInt(d.b[i:end]); ok {
+		id.v, id.set = v, true
+		return end
+	}
+	_ = id.UnmarshalJSON(d.b[i:end])
+	return end
+}
+
+// smallInt parses 1 to 18 digits, as strconv.ParseInt would; ok is false
+// for anything else.
+func smallInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
+// raw keeps the JSON text of a scalar in r, as its UnmarshalJSON does.
+func (d *fastDec) raw(i int, r *rawValue) int {
+	end := d.scalar(i)
+	if end >= 0 {
+		_ = r.UnmarshalJSON(d.b[i:end])
+	}
+	return end
+}
+
+// stringCache hands out strings for byte slices, reusing the string of an
+// equal slice seen lately: a direct-mapped cache of cacheSlots strings of at
+// most cacheMaxLen bytes, so its memory is bounded whatever arrives, and a
+// stream of distinct values only evicts, never grows it. The zero value is
+// ready to use.
+type stringCache struct {
+	slots *[cacheSlots]string
+}
+
+const (
+	cacheSlots  = 1 << cacheBits
+	cacheBits   = 11
+	cacheMaxLen = 128
+)
+
+func (c *stringCache) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > cacheMaxLen {
+		return string(b)
+	}
+	if c.slots == nil {
+		c.slots = new([cacheSlots]string)
+	}
+	slot := &c.slots[slotOf(b)]
+	if *slot != string(b) {
+		*slot = string(b)
+	}
+	return *slot
+}
+
+// slotOf hashes b, 1 to cacheMaxLen bytes, from its length and its first
+// and last 8 bytes: constant time, and different enough for the names and
+// paths of a mesh. Values that collide only evict each other.
+func slotOf(b []byte) uint64 {
+	var h uint64
+	if len(b) >= 8 {
+		h = binary.LittleEndian.Uint64(b) ^ bits64(binary.LittleEndian.Uint64(b[len(b)-8:]))
+	} else {
+		for _, c := range b {
+			h = h<<8 | uint64(c)
+		}
+	}
+	h ^= uint64(len(b)) << 56
+	return (h * 0x9e3779b97f4a7c15) >> (64 - cacheBits)
+}
+
+// bits64 mixes the last 8 bytes so that a string whose first and last 8
+// bytes are equal does not hash to 0.
+func bits64(x uint64) uint64 { return x*0xff51afd7ed558ccd ^ x>>29 }
