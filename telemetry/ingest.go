@@ -2,9 +2,11 @@ package telemetry
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"hash/maphash"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -21,7 +23,7 @@ import (
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/accesslog"
@@ -30,10 +32,10 @@ import (
 
 // Received data (OTLP) enters the same SDK pipeline as the stdio node's:
 //
-//   - a span becomes an ended SDK span (tracetest.SpanStub's snapshot: its
-//     own ids, times, attributes, events, links, status, resource and
-//     scope) handed to every span processor: the span store (get_trace,
-//     the graph) and the outbound exporters, unchanged;
+//   - a span becomes an ended SDK span (what tracetest.SpanStub's snapshot
+//     would be: its own ids, times, attributes, events, links, status,
+//     resource and scope) handed to every span processor: the span store
+//     (get_trace, the graph) and the outbound exporters, unchanged;
 //   - a log record is emitted unchanged, through a LoggerProvider with its
 //     own resource, to the outbound exporters; one recognised as an access
 //     log (package accesslog) is also recorded as a record would be:
@@ -77,6 +79,14 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome
 	if p.isClosed() {
 		return Outcome{}, ErrShutdown
 	}
+	// With no outbound exporter, the span store (and, through it, the graph)
+	// is the only span processor, and it copies what it keeps before OnEnd
+	// returns: one span and one attribute buffer serve every span of the
+	// request. An outbound processor may keep the spans it is handed (a
+	// batch processor does), so each span is then a value of its own.
+	reuse := len(p.spanProcessors) == 1
+	var scratch receivedSpan
+	var prev []attribute.KeyValue // the previous span's attributes; reused: scratch's buffer
 	var rej rejections
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
@@ -86,7 +96,7 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome
 			rej.add(countSpans(rs), "a resource without service.name (a span without a service)")
 			continue
 		}
-		res := toResource(rs.Resource(), rs.SchemaUrl())
+		res := p.received.resources.get(rs.Resource(), rs.SchemaUrl())
 		p.mu.Lock()
 		svc := p.admitLocked(service)
 		p.mu.Unlock()
@@ -102,7 +112,17 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome
 					rej.add(1, fmt.Sprintf("span %q has no valid trace_id or span_id", s.Name()))
 					continue
 				}
-				ro := toReadOnlySpan(s, res, scope)
+				ro, dst := &scratch, prev[:0]
+				if !reuse {
+					ro, dst = &receivedSpan{}, nil
+				}
+				strs := &p.received.strings
+				strs.mu.Lock()
+				ro.set(s, res, scope, dst, prev, strs)
+				strs.mu.Unlock()
+				if ro.attrs != nil || !reuse {
+					prev = ro.attrs
+				}
 				for _, sp := range p.spanProcessors {
 					sp.OnEnd(ro)
 				}
@@ -163,6 +183,156 @@ func toResource(r pcommon.Resource, schemaURL string) *resource.Resource {
 	return resource.NewWithAttributes(schemaURL, toAttributes(r.Attributes())...)
 }
 
+// receivedShared is what received data shares across requests: their
+// resources and repeated strings.
+type receivedShared struct {
+	resources resourceCache
+	strings   stringCache
+}
+
+// Bounds of the resourceCache: the resources kept, one per distinct
+// resource (past it the oldest is dropped), and the largest resource kept,
+// by the size of its key (a larger one is built for its request alone), so
+// that the cache holds a few MiB at most whatever senders send.
+const (
+	maxResources        = 1024
+	maxResourceKeyBytes = 8 << 10
+)
+
+// resourceCache hands out one *resource.Resource per distinct received
+// resource. Every request repeats its senders' resources; building each
+// anew costs an attribute set per resource per request, and the span
+// store, which caches service names by resource pointer, would see a new
+// pointer every time.
+type resourceCache struct {
+	mu    sync.Mutex
+	m     map[string]*resource.Resource
+	order []string
+	key   []byte // scratch, under mu
+}
+
+// get returns the resource of r with schemaURL, built on first sight.
+func (c *resourceCache) get(r pcommon.Resource, schemaURL string) *resource.Resource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key = appendString(c.key[:0], schemaURL)
+	c.key = appendMapKey(c.key, r.Attributes())
+	if res, ok := c.m[string(c.key)]; ok {
+		return res
+	}
+	if len(c.key) > maxResourceKeyBytes {
+		if cap(c.key) > 2*maxResourceKeyBytes {
+			c.key = nil // do not keep a large scratch buffer either
+		}
+		return toResource(r, schemaURL)
+	}
+	if c.m == nil {
+		c.m = make(map[string]*resource.Resource)
+	}
+	if len(c.order) >= maxResources {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	res := toResource(r, schemaURL)
+	k := string(c.key)
+	c.m[k] = res
+	c.order = append(c.order, k)
+	return res
+}
+
+// appendMapKey appends an encoding of m that tells apart any two maps that
+// differ in a key, a value, a value's type or their order (equal maps in
+// another order just get an entry each).
+func appendMapKey(b []byte, m pcommon.Map) []byte {
+	b = binary.AppendUvarint(b, uint64(m.Len()))
+	for k, v := range m.All() {
+		b = appendString(b, k)
+		b = appendValueKey(b, v)
+	}
+	return b
+}
+
+func appendValueKey(b []byte, v pcommon.Value) []byte {
+	b = append(b, byte(v.Type()))
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		b = appendString(b, v.Str())
+	case pcommon.ValueTypeInt:
+		b = binary.LittleEndian.AppendUint64(b, uint64(v.Int()))
+	case pcommon.ValueTypeDouble:
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Double()))
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	case pcommon.ValueTypeBytes:
+		b = binary.AppendUvarint(b, uint64(v.Bytes().Len()))
+		b = append(b, v.Bytes().AsRaw()...)
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		b = binary.AppendUvarint(b, uint64(s.Len()))
+		for i := range s.Len() {
+			b = appendValueKey(b, s.At(i))
+		}
+	case pcommon.ValueTypeMap:
+		b = appendMapKey(b, v.Map())
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// Bounds of the stringCache: its slots (a power of two), and the longest
+// string shared.
+const (
+	sharedSlots  = 4096
+	maxSharedLen = 128
+)
+
+// stringCache shares the strings received spans repeat (attribute keys, and
+// values such as methods, routes, peers, statements, span names) among the
+// spans the span store keeps: the decoder makes a copy of each per span,
+// which the store would keep as long as the span. It is a direct-mapped
+// table: a string's hash picks its slot, and a different string hashed to
+// the same slot takes it over. A string that recurs finds its copy at the
+// cost of a hash and a comparison; one that does not passes through and is
+// soon overwritten.
+type stringCache struct {
+	mu    sync.Mutex
+	seed  maphash.Seed
+	slots [sharedSlots]sharedString
+}
+
+// sharedString is a slot of the stringCache: the string and its hash, which
+// settles most mismatches without reading the string's bytes (cold memory).
+type sharedString struct {
+	hash uint64
+	s    string
+}
+
+// shareLocked returns the shared copy of s, which becomes the shared copy
+// when there is none. It must be called with c.mu held.
+func (c *stringCache) shareLocked(s string) string {
+	if s == "" || len(s) > maxSharedLen {
+		return s
+	}
+	if c.seed == (maphash.Seed{}) {
+		c.seed = maphash.MakeSeed()
+	}
+	h := maphash.String(c.seed, s)
+	slot := &c.slots[h&(sharedSlots-1)]
+	if slot.hash == h && slot.s == s {
+		return slot.s
+	}
+	*slot = sharedString{h, s}
+	return s
+}
+
 func toScope(s pcommon.InstrumentationScope, schemaURL string) instrumentation.Scope {
 	return instrumentation.Scope{
 		Name: s.Name(), Version: s.Version(), SchemaURL: schemaURL,
@@ -170,72 +340,176 @@ func toScope(s pcommon.InstrumentationScope, schemaURL string) instrumentation.S
 	}
 }
 
-func toReadOnlySpan(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope) sdktrace.ReadOnlySpan {
-	ts, _ := trace.ParseTraceState(s.TraceState().AsRaw())
-	sc := trace.NewSpanContext(trace.SpanContextConfig{
-		TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
-		// A span that was exported was recorded: sampled, whatever flags its
-		// sender set (many set none), or the batch processors would drop it.
-		TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
-	})
-	stub := tracetest.SpanStub{
-		Name:                   s.Name(),
-		SpanContext:            sc,
-		SpanKind:               trace.SpanKind(s.Kind()), // the same numbering
-		StartTime:              s.StartTimestamp().AsTime(),
-		EndTime:                s.EndTimestamp().AsTime(),
-		Attributes:             toAttributes(s.Attributes()),
-		DroppedAttributes:      int(s.DroppedAttributesCount()),
-		DroppedEvents:          int(s.DroppedEventsCount()),
-		DroppedLinks:           int(s.DroppedLinksCount()),
-		Resource:               res,
-		InstrumentationScope:   scope,
-		InstrumentationLibrary: scope, //nolint:staticcheck // the deprecated twin, kept equal
+// receivedSpan is a received span as an ended SDK span: what
+// tracetest.SpanStub.Snapshot makes, without a stub in between, and
+// reusable (set) where the span processors keep nothing of it.
+type receivedSpan struct {
+	// The embedded interface is nil: it only carries the SDK's unexported
+	// marker method. Every exported method is implemented below
+	// (TestReceivedSpanImplementsEveryMethod calls each of them).
+	sdktrace.ReadOnlySpan
+
+	name                 string
+	sc, parent           trace.SpanContext
+	kind                 trace.SpanKind
+	start, end           time.Time
+	attrs                []attribute.KeyValue
+	events               []sdktrace.Event
+	links                []sdktrace.Link
+	status               sdktrace.Status
+	res                  *resource.Resource
+	scope                instrumentation.Scope
+	droppedAttrs         int
+	droppedEv, droppedLn int
+}
+
+var _ sdktrace.ReadOnlySpan = (*receivedSpan)(nil)
+
+func newReceivedSpan(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope) *receivedSpan {
+	r := &receivedSpan{}
+	r.set(s, res, scope, nil, nil, nil)
+	return r
+}
+
+// set makes r the received span s, its attributes appended to attrs; with
+// strs (held locked), its name and its attributes' keys and string values
+// are strs's shared copies, or those of prev, the previous span's
+// attributes (see appendSharedAttributes).
+func (r *receivedSpan) set(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope, attrs, prev []attribute.KeyValue, strs *stringCache) {
+	var ts trace.TraceState
+	if raw := s.TraceState().AsRaw(); raw != "" {
+		ts, _ = trace.ParseTraceState(raw)
+	}
+	name := s.Name()
+	if strs != nil {
+		name = strs.shareLocked(name)
+	}
+	*r = receivedSpan{
+		name: name,
+		sc: trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
+			// A span that was exported was recorded: sampled, whatever flags its
+			// sender set (many set none), or the batch processors would drop it.
+			TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
+		}),
+		kind:         trace.SpanKind(s.Kind()), // the same numbering
+		start:        s.StartTimestamp().AsTime(),
+		end:          s.EndTimestamp().AsTime(),
+		attrs:        appendSharedAttributes(attrs, prev, s.Attributes(), strs),
+		res:          res,
+		scope:        scope,
+		droppedAttrs: int(s.DroppedAttributesCount()),
+		droppedEv:    int(s.DroppedEventsCount()),
+		droppedLn:    int(s.DroppedLinksCount()),
+	}
+	if len(r.attrs) == 0 {
+		r.attrs = nil // as the snapshot has it
 	}
 	if !s.ParentSpanID().IsEmpty() {
-		stub.Parent = trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: sc.TraceID(), SpanID: trace.SpanID(s.ParentSpanID()), Remote: true, TraceFlags: sc.TraceFlags(),
+		r.parent = trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: r.sc.TraceID(), SpanID: trace.SpanID(s.ParentSpanID()), Remote: true, TraceFlags: r.sc.TraceFlags(),
 		})
 	}
 	switch s.Status().Code() {
 	case ptrace.StatusCodeError:
-		stub.Status = sdktrace.Status{Code: codes.Error, Description: s.Status().Message()}
+		r.status = sdktrace.Status{Code: codes.Error, Description: s.Status().Message()}
 	case ptrace.StatusCodeOk:
-		stub.Status = sdktrace.Status{Code: codes.Ok}
+		r.status = sdktrace.Status{Code: codes.Ok}
 	}
 	if evs := s.Events(); evs.Len() > 0 {
-		stub.Events = make([]sdktrace.Event, evs.Len())
+		r.events = make([]sdktrace.Event, evs.Len())
 		for i := range evs.Len() {
 			e := evs.At(i)
-			stub.Events[i] = sdktrace.Event{Name: e.Name(), Attributes: toAttributes(e.Attributes()),
+			r.events[i] = sdktrace.Event{Name: e.Name(), Attributes: toAttributes(e.Attributes()),
 				DroppedAttributeCount: int(e.DroppedAttributesCount()), Time: e.Timestamp().AsTime()}
 		}
 	}
 	if ls := s.Links(); ls.Len() > 0 {
-		stub.Links = make([]sdktrace.Link, ls.Len())
+		r.links = make([]sdktrace.Link, ls.Len())
 		for i := range ls.Len() {
 			l := ls.At(i)
 			lts, _ := trace.ParseTraceState(l.TraceState().AsRaw())
-			stub.Links[i] = sdktrace.Link{
+			r.links[i] = sdktrace.Link{
 				SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID(l.TraceID()),
 					SpanID: trace.SpanID(l.SpanID()), TraceState: lts, TraceFlags: trace.TraceFlags(l.Flags() & 0xff), Remote: true}),
 				Attributes: toAttributes(l.Attributes()), DroppedAttributeCount: int(l.DroppedAttributesCount()),
 			}
 		}
 	}
-	return stub.Snapshot()
 }
+
+// The methods of sdktrace.ReadOnlySpan.
+
+func (r *receivedSpan) Name() string                     { return r.name }
+func (r *receivedSpan) SpanContext() trace.SpanContext   { return r.sc }
+func (r *receivedSpan) Parent() trace.SpanContext        { return r.parent }
+func (r *receivedSpan) SpanKind() trace.SpanKind         { return r.kind }
+func (r *receivedSpan) StartTime() time.Time             { return r.start }
+func (r *receivedSpan) EndTime() time.Time               { return r.end }
+func (r *receivedSpan) Attributes() []attribute.KeyValue { return r.attrs }
+func (r *receivedSpan) Links() []sdktrace.Link           { return r.links }
+func (r *receivedSpan) Events() []sdktrace.Event         { return r.events }
+func (r *receivedSpan) Status() sdktrace.Status          { return r.status }
+func (r *receivedSpan) InstrumentationScope() instrumentation.Scope {
+	return r.scope
+}
+
+//nolint:staticcheck // the deprecated twin of InstrumentationScope, still in the interface
+func (r *receivedSpan) InstrumentationLibrary() instrumentation.Library { return r.scope }
+func (r *receivedSpan) Resource() *resource.Resource                    { return r.res }
+func (r *receivedSpan) DroppedAttributes() int                          { return r.droppedAttrs }
+func (r *receivedSpan) DroppedLinks() int                               { return r.droppedLn }
+func (r *receivedSpan) DroppedEvents() int                              { return r.droppedEv }
+func (r *receivedSpan) ChildSpanCount() int                             { return 0 }
 
 // toAttributes converts OTLP attributes, maps, arrays and bytes included.
 func toAttributes(m pcommon.Map) []attribute.KeyValue {
 	if m.Len() == 0 {
 		return nil
 	}
-	out := make([]attribute.KeyValue, 0, m.Len())
-	for k, v := range m.All() {
-		out = append(out, attribute.KeyValue{Key: attribute.Key(k), Value: toValue(v)})
+	return appendOTLPAttributes(make([]attribute.KeyValue, 0, m.Len()), m)
+}
+
+// appendSharedAttributes appends the converted attributes of m to dst, their
+// keys and string values shared through strs (held locked) when it is not
+// nil. prev is the previous span's attributes, which dst may overwrite
+// (the same array): spans of one scope mostly repeat the keys, and many
+// values, of the span before at the same positions, and a string
+// comparison is cheaper than a lookup.
+func appendSharedAttributes(dst, prev []attribute.KeyValue, m pcommon.Map, strs *stringCache) []attribute.KeyValue {
+	if strs == nil {
+		return appendOTLPAttributes(dst, m)
 	}
-	return out
+	dst = slices.Grow(dst, m.Len())
+	for k, v := range m.All() {
+		var before attribute.KeyValue // read before the append can overwrite it
+		if i := len(dst); i < len(prev) {
+			before = prev[i]
+		}
+		key := before.Key
+		if string(key) != k {
+			key = attribute.Key(strs.shareLocked(k))
+		}
+		var av attribute.Value
+		if v.Type() != pcommon.ValueTypeStr {
+			av = toValue(v)
+		} else if str := v.Str(); before.Value.Type() == attribute.STRING && before.Value.AsString() == str {
+			av = before.Value
+		} else {
+			av = attribute.StringValue(strs.shareLocked(str))
+		}
+		dst = append(dst, attribute.KeyValue{Key: key, Value: av})
+	}
+	return dst
+}
+
+// appendOTLPAttributes appends the converted attributes of m to dst.
+func appendOTLPAttributes(dst []attribute.KeyValue, m pcommon.Map) []attribute.KeyValue {
+	dst = slices.Grow(dst, m.Len())
+	for k, v := range m.All() {
+		dst = append(dst, attribute.KeyValue{Key: attribute.Key(k), Value: toValue(v)})
+	}
+	return dst
 }
 
 func toValue(v pcommon.Value) attribute.Value {
@@ -280,7 +554,7 @@ func (p *Pipeline) ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, erro
 		rl := rls.At(i)
 		var res *resource.Resource
 		if forward {
-			res = toResource(rl.Resource(), rl.SchemaUrl())
+			res = p.received.resources.get(rl.Resource(), rl.SchemaUrl())
 		}
 		sls := rl.ScopeLogs()
 		for j := range sls.Len() {

@@ -62,7 +62,8 @@ type Pipeline struct {
 	paths    interner
 	closed   bool
 
-	forward forwarders // providers re-emitting received logs unchanged
+	forward  forwarders     // providers re-emitting received logs unchanged
+	received receivedShared // what received data shares across requests
 }
 
 type serviceProviders struct {

@@ -86,13 +86,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if code != 0 {
 		return code
 	}
-	if os.Getenv("GOGC") == "" {
-		// What meshobs keeps is bounded (rings, capped aggregates), so the
-		// heap's garbage headroom is what peak RSS is made of: at GOGC=50 it
-		// is half the default's. Measured on the 1M-message stdio workload:
-		// peak RSS 138 -> 108 MiB for 5-8% more CPU. GOGC in the environment wins.
-		debug.SetGCPercent(50)
-	}
+	lowerGOGC()
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -254,6 +248,8 @@ func version() string {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meshobs serve", flag.ContinueOnError)
 	configPath := fs.String("config", "", "configuration `file` (default: the built-in config.yaml)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` (pprof), from start to shutdown")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at shutdown (pprof)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: meshobs serve [--config FILE]\n\n"+
 			"Runs meshobs as a collector node: OTLP/gRPC on 127.0.0.1:4317 and OTLP/HTTP on\n"+
@@ -274,6 +270,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	cfg = meshobs.ServeDefaults(cfg)
+	lowerGOGC()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
 	if err != nil {
 		fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
@@ -290,10 +295,25 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "meshobs serve: shutting down on signal")
 	}
 	stop()
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile, stderr) // while the pipeline still holds its data
+	}
 	sctx, cancel := in.ShutdownTimeout()
 	defer cancel()
 	if err := in.Shutdown(sctx); err != nil {
 		fmt.Fprintf(stderr, "meshobs serve: shutdown: %v\n", err)
 	}
 	return code
+}
+
+// lowerGOGC sets GOGC=50 unless the environment sets GOGC. What meshobs
+// keeps is bounded (rings, capped aggregates), so the heap's garbage
+// headroom is what peak RSS is made of: at GOGC=50 it is half the
+// default's. Measured: on the 1M-message stdio workload peak RSS 138 ->
+// 108 MiB for 5-8% more CPU; under OTLP load (meshobs serve, 2M spans)
+// 305 -> 215 MiB for about 11% more CPU.
+func lowerGOGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 }
