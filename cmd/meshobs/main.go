@@ -86,21 +86,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if code != 0 {
 		return code
 	}
-	lowerGOGC()
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "meshobs: %v\n", err)
-			return 2
-		}
-		defer stop()
+	in, stopProfile, code := build("meshobs", cfg, *cpuProfile, stderr)
+	if code != 0 {
+		return code
 	}
-
-	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
-	if err != nil {
-		fmt.Fprintf(stderr, "meshobs: %v\n", err)
-		return 1
-	}
+	defer stopProfile()
 	// A reader that closes stdout must not kill us with SIGPIPE: the write
 	// fails instead, and we shut down cleanly.
 	signal.Ignore(syscall.SIGPIPE)
@@ -270,20 +260,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	cfg = meshobs.ServeDefaults(cfg)
-	lowerGOGC()
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
-			return 2
-		}
-		defer stop()
+	in, stopProfile, code := build("meshobs serve", cfg, *cpuProfile, stderr)
+	if code != 0 {
+		return code
 	}
-	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
-	if err != nil {
-		fmt.Fprintf(stderr, "meshobs serve: %v\n", err)
-		return 1
-	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	code = 0
@@ -316,4 +297,27 @@ func lowerGOGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
+}
+
+// build prepares a long-running command: the runtime setting, the CPU
+// profile when asked for, and the instance cfg describes. code is 0, or the
+// exit code when it could not (2: the profile file, 1: the instance).
+func build(cmd string, cfg meshobs.Config, cpuProfile string, stderr io.Writer) (in *meshobs.Instance, stopProfile func(), code int) {
+	lowerGOGC()
+	stopProfile = func() {}
+	if cpuProfile != "" {
+		stop, err := startCPUProfile(cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+			return nil, nil, 2
+		}
+		stopProfile = stop
+	}
+	in, err := meshobs.New(cfg, meshobs.WithStderr(stderr))
+	if err != nil {
+		stopProfile()
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return nil, nil, 1
+	}
+	return in, stopProfile, 0
 }
