@@ -19,6 +19,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/meshobs/meshobs/e2e/tooltest"
 )
 
 //go:embed testdata/jaeger.yaml.tmpl
@@ -144,10 +146,7 @@ func Start(t testing.TB, opts Options) *Jaeger {
 var errPortTaken = errors.New("a port was taken")
 
 func start(t testing.TB, opts Options, dir string, attempt int, sink *logSink) (*Jaeger, error) {
-	ports, err := freePorts(7)
-	if err != nil {
-		return nil, err
-	}
+	ports := tooltest.FreePorts(t, 7)
 	p := ConfigParams{
 		OTLPGRPCPort: ports[0], OTLPHTTPPort: ports[1],
 		QueryHTTPPort: ports[2], QueryGRPCPort: ports[3],
@@ -340,27 +339,6 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("GET %s: status %d: %s", e.URL, e.StatusCode, strings.TrimSpace(e.Body))
-}
-
-// freePorts returns n distinct free TCP ports on 127.0.0.1. The listeners are
-// all held until every port is chosen, then closed.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func tail(s string, n int) string {
