@@ -33,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/meshobs/meshobs/bench/internal/gobuild"
 )
 
 type options struct {
@@ -315,7 +317,7 @@ func run(ctx context.Context, o options) (report, error) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		return report{}, errors.New("needs Linux's /proc for CPU time and peak RSS")
 	}
-	root, err := moduleRoot(ctx)
+	root, err := gobuild.ModuleRoot(ctx)
 	if err != nil {
 		return report{}, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meshobs/meshobs/bench/internal/gobuild"
 )
 
 // Pinned versions of the peers (the tools modules under tools/ pin the same).
@@ -82,28 +83,8 @@ func modTime(p string) time.Time {
 	return fi.ModTime()
 }
 
-// moduleRoot is the directory of the meshobs go.mod.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the meshobs module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
-}
-
 // build compiles pkg of the module at root into dir/name.
 func build(ctx context.Context, root, dir, name, pkg string) (string, error) {
-	out := filepath.Join(dir, name)
-	progress("go build -o %s %s", out, pkg)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build %s: %w", pkg, err)
-	}
-	return out, nil
+	progress("go build -o %s %s", filepath.Join(dir, name), pkg)
+	return gobuild.Build(ctx, root, dir, name, pkg)
 }

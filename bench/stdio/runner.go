@@ -10,10 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/meshobs/meshobs/bench/internal/gobuild"
 	"github.com/meshobs/meshobs/bench/workload"
 )
 
@@ -35,31 +35,12 @@ type runResult struct {
 
 // build compiles pkg of the current module into dir/name.
 func build(ctx context.Context, dir, name, pkg string) (string, error) {
-	root, err := moduleRoot(ctx)
+	root, err := gobuild.ModuleRoot(ctx)
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, name)
-	progress("go build -o %s %s", out, pkg)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build %s: %w", pkg, err)
-	}
-	return out, nil
-}
-
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the meshobs module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
+	progress("go build -o %s %s", filepath.Join(dir, name), pkg)
+	return gobuild.Build(ctx, root, dir, name, pkg)
 }
 
 func writeWorkload(path string, cfg workload.Config) (workload.Stats, error) {
