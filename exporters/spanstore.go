@@ -47,10 +47,12 @@ type Span struct {
 func (s *Span) Duration() time.Duration { return s.End.Sub(s.Start) }
 
 // SpanObserver is told of every span a SpanStore ingests, in ingest order,
-// with the span's parent when the store holds it. It is called while the
-// store holds its lock: it must not call back into the store.
+// with the span's parent when the store holds it (nil otherwise). It is
+// called while the store holds its lock: it must not call back into the
+// store, nor keep the pointers, nor modify what they point to. The parent's
+// Attributes may be nil: the store does not copy them out for observers.
 type SpanObserver interface {
-	ObserveSpan(span Span, parent Span, parentHeld bool)
+	ObserveSpan(span, parent *Span)
 }
 
 type spanKey struct {
@@ -175,14 +177,14 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 		ti.root = seq
 	}
 	if s.observer != nil {
-		var parent Span
-		held := false
+		var parent *Span
 		if sp.Parent.IsValid() {
 			if p, ok := s.lookup(sp.TraceID, sp.Parent); ok {
-				parent, held = *p, true
+				parent = p
 			}
 		}
-		s.observer.ObserveSpan(sp, parent, held)
+		held, _ := s.spans.get(seq) // the ring's copy: &sp would escape
+		s.observer.ObserveSpan(held, parent)
 	}
 }
 

@@ -20,8 +20,12 @@ type observed struct {
 
 type recorder struct{ got []observed }
 
-func (r *recorder) ObserveSpan(s, p exporters.Span, held bool) {
-	r.got = append(r.got, observed{s, p, held})
+func (r *recorder) ObserveSpan(s, p *exporters.Span) {
+	o := observed{span: *s, held: p != nil}
+	if p != nil {
+		o.parent = *p
+	}
+	r.got = append(r.got, o)
 }
 
 func tracerFor(store *exporters.SpanStore, service string) trace.Tracer {

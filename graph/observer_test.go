@@ -105,13 +105,13 @@ func TestCallObserverConnectionTypes(t *testing.T) {
 	consumer := span(tid, 6, 5, "worker", trace.SpanKindConsumer, 9*time.Millisecond)
 	payments := span(tid, 7, 6, "worker", trace.SpanKindClient, 3*time.Millisecond, attribute.String("peer.service", "payments"))
 
-	b.ObserveSpan(root, exporters.Span{}, false)
-	b.ObserveSpan(server, exporters.Span{}, false) // waits for its client
-	b.ObserveSpan(client, root, true)
-	b.ObserveSpan(db, server, true)
-	b.ObserveSpan(producer, server, true)
-	b.ObserveSpan(consumer, producer, true)
-	b.ObserveSpan(payments, consumer, true)
+	b.ObserveSpan(&root, nil)
+	b.ObserveSpan(&server, nil) // waits for its client
+	b.ObserveSpan(&client, &root)
+	b.ObserveSpan(&db, &server)
+	b.ObserveSpan(&producer, &server)
+	b.ObserveSpan(&consumer, &producer)
+	b.ObserveSpan(&payments, &consumer)
 	b.Flush() // payments never answers: a virtual node
 
 	want := callLog{

@@ -226,13 +226,13 @@ func (b *SpanBuilder) Graph() *Graph { return b.g }
 // ObserveSpan adds one span: its service becomes a node, and every call it
 // completes is counted. The SpanStore calls it with the span's parent when
 // it holds it.
-func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
+func (b *SpanBuilder) ObserveSpan(sp, parent *exporters.Span) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.cfg.now()
 	b.pending.expire(now)
 	b.stats.Spans++
-	s := b.facts(&sp)
+	s := b.facts(sp)
 	if !sp.Parent.IsValid() && b.cfg.userNode && s.kind == trace.SpanKindServer {
 		// Before the span's own node, so that the source comes first.
 		b.stats.UserCalls++
@@ -263,8 +263,8 @@ func (b *SpanBuilder) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
 	case late:
 		// Its caller was already counted as a virtual call.
 		b.stats.Late++
-	case parentHeld:
-		p := b.facts(&parent)
+	case parent != nil:
+		p := b.facts(parent)
 		if b.link(&p, &s) {
 			b.settled(pk)
 		}

@@ -48,7 +48,10 @@ func TestSpanBuilderExpiresByClock(t *testing.T) {
 	b := NewSpanBuilder(g, WithBuilderClock(clk.now), WithPairingStore(time.Second, 10), WithUserNode(false))
 
 	// A client span waits for its server side; before the TTL nothing is counted.
-	b.ObserveSpan(testSpan("a", 1, 2, 0, trace.SpanKindClient, attribute.String("peer.service", "b")), exporters.Span{}, false)
+	{
+		sp := testSpan("a", 1, 2, 0, trace.SpanKindClient, attribute.String("peer.service", "b"))
+		b.ObserveSpan(&sp, nil)
+	}
 	clk.add(999 * time.Millisecond)
 	b.Expire()
 	if got := edgeString(g); got != "" {
@@ -66,8 +69,14 @@ func TestSpanBuilderExpiresByClock(t *testing.T) {
 	// virtual call, is not a second call, whether a store holds the client
 	// span or not.
 	client := testSpan("a", 1, 2, 0, trace.SpanKindClient, attribute.String("peer.service", "b"))
-	b.ObserveSpan(testSpan("b", 1, 3, 2, trace.SpanKindServer), client, true)
-	b.ObserveSpan(testSpan("b", 1, 4, 2, trace.SpanKindServer), exporters.Span{}, false)
+	{
+		sp := testSpan("b", 1, 3, 2, trace.SpanKindServer)
+		b.ObserveSpan(&sp, &client)
+	}
+	{
+		sp := testSpan("b", 1, 4, 2, trace.SpanKindServer)
+		b.ObserveSpan(&sp, nil)
+	}
 	b.Flush()
 	if got, want := edgeString(g), "a->b:1/0 "; got != want {
 		t.Fatalf("after a late server span: edges %q, want %q", got, want)
@@ -82,7 +91,10 @@ func TestSpanBuilderStoreFull(t *testing.T) {
 	b := NewSpanBuilder(New(), WithBuilderClock(clk.now), WithPairingStore(time.Second, 2))
 	for i := byte(1); i <= 3; i++ {
 		// Children of parents that have not arrived yet: each waits under its own parent id.
-		b.ObserveSpan(testSpan("b", i, 10+i, 20+i, trace.SpanKindServer), exporters.Span{}, false)
+		{
+			sp := testSpan("b", i, 10+i, 20+i, trace.SpanKindServer)
+			b.ObserveSpan(&sp, nil)
+		}
 	}
 	if s := b.Stats(); s.Dropped != 1 || s.Pending != 2 {
 		t.Fatalf("full store: stats %+v, want 1 dropped, 2 pending", s)
@@ -92,7 +104,10 @@ func TestSpanBuilderStoreFull(t *testing.T) {
 	}
 	// Once the TTL has passed, eviction makes room again.
 	clk.add(time.Second)
-	b.ObserveSpan(testSpan("b", 4, 14, 24, trace.SpanKindServer), exporters.Span{}, false)
+	{
+		sp := testSpan("b", 4, 14, 24, trace.SpanKindServer)
+		b.ObserveSpan(&sp, nil)
+	}
 	if s := b.Stats(); s.Dropped != 1 || s.Pending != 1 || s.Orphaned != 2 {
 		t.Fatalf("after expiry: stats %+v, want 1 dropped, 1 pending, 2 orphaned", s)
 	}
@@ -128,7 +143,11 @@ func TestSpanBuilderRules(t *testing.T) {
 			g := New()
 			b := NewSpanBuilder(g, tc.opts...)
 			for _, sp := range tc.spans {
-				b.ObserveSpan(sp[0], sp[1], sp[1].SpanID.IsValid())
+				var parent *exporters.Span
+				if sp[1].SpanID.IsValid() {
+					parent = &sp[1]
+				}
+				b.ObserveSpan(&sp[0], parent)
 			}
 			b.Flush()
 			if got := edgeString(g); got != tc.want {
@@ -161,9 +180,18 @@ func TestSpanBuilderConcurrentSafe(t *testing.T) {
 					}
 					return sp
 				}
-				b.ObserveSpan(mk("backend", 3, 2, trace.SpanKindServer), exporters.Span{}, false)
-				b.ObserveSpan(mk("frontend", 2, 1, trace.SpanKindClient), exporters.Span{}, false)
-				b.ObserveSpan(mk("frontend", 1, 0, trace.SpanKindServer), exporters.Span{}, false)
+				{
+					sp := mk("backend", 3, 2, trace.SpanKindServer)
+					b.ObserveSpan(&sp, nil)
+				}
+				{
+					sp := mk("frontend", 2, 1, trace.SpanKindClient)
+					b.ObserveSpan(&sp, nil)
+				}
+				{
+					sp := mk("frontend", 1, 0, trace.SpanKindServer)
+					b.ObserveSpan(&sp, nil)
+				}
 				_ = g.Edges()
 				_ = b.Stats()
 			}
@@ -229,7 +257,7 @@ func BenchmarkSpanBuilder(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
 				sp := spans[i%3]
 				sp.TraceID = trace.TraceID{byte(i / 3), byte(i / 768), byte(i / 196608), byte(i / 50331648)}
-				sb.ObserveSpan(sp, exporters.Span{}, false)
+				sb.ObserveSpan(&sp, nil)
 			}
 		})
 	}

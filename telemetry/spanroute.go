@@ -28,12 +28,12 @@ var _ exporters.SpanObserver = spanRouter{}
 func fromStdio(sp *exporters.Span) bool { return sp.Scope == semconv.ScopeName }
 
 // ObserveSpan routes one captured span.
-func (r spanRouter) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
-	if fromStdio(&sp) {
-		r.stdio.ObserveSpan(sp, parent, parentHeld)
+func (r spanRouter) ObserveSpan(sp, parent *exporters.Span) {
+	if fromStdio(sp) {
+		r.stdio.ObserveSpan(sp, parent)
 		return
 	}
-	r.received.ObserveSpan(sp, parent, parentHeld)
+	r.received.ObserveSpan(sp, parent)
 	if sp.Kind == trace.SpanKindServer || sp.Kind == trace.SpanKindConsumer {
 		status := spanStatus(sp.Attributes)
 		r.graph.CountRequest(sp.Service, status, spanFailed(sp.Status, status), r.now())

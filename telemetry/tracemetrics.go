@@ -267,7 +267,7 @@ func (m *graphMetrics) ObserveCall(c graph.Call) {
 }
 
 // ObserveSpan counts one span on its series and records its duration.
-func (m *spanMetrics) ObserveSpan(sp, _ exporters.Span, _ bool) {
+func (m *spanMetrics) ObserveSpan(sp, _ *exporters.Span) {
 	k := spanSeries{sp.Service, sp.Name, sp.Kind, sp.Status}
 	s, ok := m.series.lookup(k)
 	if !ok {
@@ -310,9 +310,9 @@ func statusCodeLabel(c codes.Code) string {
 // spanObservers hands every span to each observer in turn.
 type spanObservers []exporters.SpanObserver
 
-func (o spanObservers) ObserveSpan(sp, parent exporters.Span, parentHeld bool) {
+func (o spanObservers) ObserveSpan(sp, parent *exporters.Span) {
 	for _, x := range o {
-		x.ObserveSpan(sp, parent, parentHeld)
+		x.ObserveSpan(sp, parent)
 	}
 }
 

@@ -33,7 +33,7 @@ func BenchmarkTraceMetrics(b *testing.B) {
 		sp := exporters.Span{Service: "accounts", Name: "cache.get", Kind: trace.SpanKindServer, Start: t0, End: t0.Add(19 * time.Millisecond)}
 		b.ReportAllocs()
 		for b.Loop() {
-			s.ObserveSpan(sp, exporters.Span{}, false)
+			s.ObserveSpan(&sp, nil)
 		}
 	})
 }
