@@ -141,7 +141,8 @@ type AccessLogObserver interface {
 // every entry are its observer's business (meshobs's is the service graph).
 type LogStore struct {
 	mu       sync.Mutex
-	entries  *ring[AccessLog]
+	entries  *ring[logEntry]
+	text     textArena // the entries' strings
 	names    serviceNames
 	observer AccessLogObserver
 }
@@ -151,7 +152,7 @@ type LogStoreOption func(*LogStore)
 
 // WithLogCapacity sets how many of the newest entries are kept (default DefaultRetention).
 func WithLogCapacity(n int) LogStoreOption {
-	return func(s *LogStore) { s.entries = newRing[AccessLog](n) }
+	return func(s *LogStore) { s.entries = newRing[logEntry](n) }
 }
 
 // WithAccessLogObserver registers o to be told of every ingested entry.
@@ -161,12 +162,12 @@ func WithAccessLogObserver(o AccessLogObserver) LogStoreOption {
 
 // NewLogStore returns an empty LogStore.
 func NewLogStore(opts ...LogStoreOption) *LogStore {
-	s := &LogStore{names: serviceNames{}}
+	s := &LogStore{names: serviceNames{}, text: textArena{buf: make([]byte, minTextBytes)}}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.entries == nil {
-		s.entries = newRing[AccessLog](DefaultRetention)
+		s.entries = newRing[logEntry](DefaultRetention)
 	}
 	return s
 }
@@ -235,7 +236,7 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 		return true
 	})
 	a.Side = sideOf(side, &a)
-	s.entries.push(a)
+	s.pushLog(&a)
 	if s.observer != nil {
 		s.observer.ObserveAccessLog(a)
 	}
@@ -250,9 +251,11 @@ func (s *LogStore) Recent(f LogFilter, limit int) []AccessLog {
 		return out
 	}
 	s.mu.Lock()
-	s.entries.newestFirst(func(a *AccessLog) bool {
-		if f.MatchPair(a.Source, a.Target) && f.MatchStatus(a.Status) {
-			out = append(out, *a)
+	s.entries.newestFirst(func(e *logEntry) bool {
+		if f.MatchStatus(int(e.status)) &&
+			(f.Source == "" || string(s.field(e, fieldSource)) == f.Source) &&
+			(f.Target == "" || string(s.field(e, fieldTarget)) == f.Target) {
+			out = append(out, s.accessLog(e))
 		}
 		return len(out) < limit
 	})

@@ -1,0 +1,188 @@
+package exporters
+
+import (
+	"math/bits"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// logEntry is an AccessLog as the log store's ring holds it: without a
+// single pointer, so that the garbage collector never scans the ring (100k
+// entries by default, where six strings and two times each would be 800k
+// pointers to trace on every cycle). Its strings are bytes in the store's
+// textArena; its times are Unix seconds and nanoseconds.
+type logEntry struct {
+	text     textRef
+	ts, obs  unixTime
+	status   int64
+	duration float64
+	traceID  trace.TraceID
+	spanID   trace.SpanID
+	side     Side
+}
+
+// The strings of an entry, in the order they are laid out in the arena.
+const (
+	fieldService = iota
+	fieldSource
+	fieldTarget
+	fieldMethod
+	fieldPath
+	fieldProtocol
+	numTextFields
+)
+
+// textRef locates an entry's strings in the arena: they lie one after the
+// other from off, the i-th n[i] bytes long.
+type textRef struct {
+	off uint64
+	n   [numTextFields]uint32
+}
+
+// size returns the number of bytes of all the strings.
+func (t *textRef) size() uint64 {
+	var s uint64
+	for _, n := range t.n {
+		s += uint64(n)
+	}
+	return s
+}
+
+// unixTime is a time.Time without its location (and monotonic reading):
+// the instant is kept exactly, and read back in UTC.
+type unixTime struct {
+	sec  int64
+	nsec int32
+}
+
+func unixTimeOf(t time.Time) unixTime { return unixTime{sec: t.Unix(), nsec: int32(t.Nanosecond())} }
+
+// time returns the instant in UTC; the zero time.Time comes back as the zero time.Time.
+func (u unixTime) time() time.Time { return time.Unix(u.sec, int64(u.nsec)).UTC() }
+
+// minTextBytes is the smallest arena: it grows as the entries need.
+const minTextBytes = 4 << 10
+
+// textArena holds the strings of the store's entries as bytes in one
+// buffer without pointers. The ring evicts its oldest entry first, so the
+// arena is a byte FIFO: an entry's strings are at [off, off+size) of an
+// offset space that only grows, stored at off modulo the buffer's length (a
+// power of two) and never across the buffer's end (the bytes before the end
+// are skipped instead). The live bytes run from the oldest entry's offset
+// to head. The buffer grows when they do not fit and shrinks when they fill
+// less than an eighth of it; both move the live strings to its start and
+// rewrite their entries' offsets.
+//
+// It is not safe for concurrent use; the store guards it with its mutex.
+type textArena struct {
+	buf  []byte
+	head uint64 // offset of the next byte
+}
+
+// place returns the offset n bytes would be written at: head, or the
+// start of the buffer when they would cross its end.
+func (t *textArena) place(n uint64) uint64 {
+	size := uint64(len(t.buf))
+	start := t.head
+	if p := start & (size - 1); p+n > size {
+		start += size - p
+	}
+	return start
+}
+
+// at returns the n bytes at offset off.
+func (t *textArena) at(off, n uint64) []byte {
+	p := off & uint64(len(t.buf)-1)
+	return t.buf[p : p+n : p+n]
+}
+
+// textSize returns the power-of-two buffer length for live bytes: room
+// for them twice, and at least minTextBytes.
+func textSize(live uint64) int {
+	if live < minTextBytes/2 {
+		return minTextBytes
+	}
+	return 1 << bits.Len64(2*live-1)
+}
+
+// pushLog adds a to the ring: its strings into the arena, the rest into a
+// pointer-free entry, evicting the oldest entry when the ring is full. It
+// must be called with s.mu held.
+func (s *LogStore) pushLog(a *AccessLog) {
+	strs := [numTextFields]string{a.Service, a.Source, a.Target, a.Method, a.Path, a.Protocol}
+	e := logEntry{
+		ts: unixTimeOf(a.Timestamp), obs: unixTimeOf(a.Observed),
+		status: int64(a.Status), duration: a.DurationMs,
+		traceID: a.TraceID, spanID: a.SpanID, side: a.Side,
+	}
+	var n uint64
+	for i, v := range strs {
+		e.text.n[i] = uint32(len(v))
+		n += uint64(len(v))
+	}
+	// The oldest entry that stays: the second oldest when this push evicts.
+	r := s.entries
+	first := r.oldest()
+	if r.len() == cap(r.buf) {
+		first++
+	}
+	tail := s.text.head
+	if old, ok := r.get(first); ok {
+		tail = old.text.off
+	}
+	t := &s.text
+	start := t.place(n)
+	if size := uint64(len(t.buf)); start+n-tail > size || (size > minTextBytes && 8*(t.head-tail+n) < size) {
+		s.relocate(first, t.head-tail+n)
+		start = t.place(n)
+	}
+	b := t.at(start, n)[:0]
+	for _, v := range strs {
+		b = append(b, v...)
+	}
+	e.text.off = start
+	t.head = start + n
+	r.push(e)
+}
+
+// relocate moves the strings of the entries from sequence number first on
+// to the start of a new buffer sized for live bytes, and rewrites their
+// offsets. It must be called with s.mu held.
+func (s *LogStore) relocate(first, live uint64) {
+	old := s.text
+	s.text = textArena{buf: make([]byte, textSize(live))}
+	r := s.entries
+	for seq := max(first, r.oldest()); seq < r.next; seq++ {
+		e, _ := r.get(seq)
+		n := e.text.size()
+		s.text.head += uint64(copy(s.text.buf[s.text.head:], old.at(e.text.off, n)))
+		e.text.off = s.text.head - n
+	}
+}
+
+// field returns the bytes of one of an entry's strings (a field* constant).
+func (s *LogStore) field(e *logEntry, f int) []byte {
+	off := e.text.off
+	for _, n := range e.text.n[:f] {
+		off += uint64(n)
+	}
+	return s.text.at(off, uint64(e.text.n[f]))
+}
+
+// accessLog returns the entry as an AccessLog: its strings share one copy
+// of the entry's bytes. It must be called with s.mu held.
+func (s *LogStore) accessLog(e *logEntry) AccessLog {
+	all := string(s.text.at(e.text.off, e.text.size()))
+	var strs [numTextFields]string
+	for i, n := range e.text.n {
+		strs[i], all = all[:n], all[n:]
+	}
+	return AccessLog{
+		Timestamp: e.ts.time(), Observed: e.obs.time(),
+		Service: strs[fieldService], Source: strs[fieldSource], Target: strs[fieldTarget],
+		Method: strs[fieldMethod], Path: strs[fieldPath], Protocol: strs[fieldProtocol],
+		Status: int(e.status), DurationMs: e.duration,
+		TraceID: e.traceID, SpanID: e.spanID, Side: e.side,
+	}
+}
