@@ -13,13 +13,16 @@ import (
 // pointers to trace on every cycle). Its strings are bytes in the store's
 // textArena; its times are Unix seconds and nanoseconds.
 type logEntry struct {
-	text     textRef
-	ts, obs  unixTime
-	status   int64
-	duration float64
-	traceID  trace.TraceID
-	spanID   trace.SpanID
-	side     Side
+	text textRef
+	// The times as unixTime values, their fields side by side so that
+	// no padding comes between them.
+	tsSec, obsSec   int64
+	tsNsec, obsNsec int32
+	status          int64
+	duration        float64
+	traceID         trace.TraceID
+	spanID          trace.SpanID
+	side            Side
 }
 
 // The strings of an entry, in the order they are laid out in the arena.
@@ -69,14 +72,15 @@ const minTextBytes = 4 << 10
 // arena is a byte FIFO: an entry's strings are at [off, off+size) of an
 // offset space that only grows, stored at off modulo the buffer's length (a
 // power of two) and never across the buffer's end (the bytes before the end
-// are skipped instead). The live bytes run from the oldest entry's offset
-// to head. The buffer grows when they do not fit and shrinks when they fill
-// less than an eighth of it; both move the live strings to its start and
-// rewrite their entries' offsets.
+// are skipped instead). The bytes from tail to head are in use. The buffer
+// grows when a new entry does not fit and shrinks when the bytes in use fill
+// less than an eighth of it; both move the strings of the entries held to
+// its start and rewrite their offsets.
 //
 // It is not safe for concurrent use; the store guards it with its mutex.
 type textArena struct {
 	buf  []byte
+	tail uint64 // end of the strings of the last entry evicted
 	head uint64 // offset of the next byte
 }
 
@@ -98,12 +102,13 @@ func (t *textArena) at(off, n uint64) []byte {
 }
 
 // textSize returns the power-of-two buffer length for live bytes: room
-// for them twice, and at least minTextBytes.
+// for a quarter more, and at least minTextBytes.
 func textSize(live uint64) int {
-	if live < minTextBytes/2 {
+	want := live + live/4
+	if want <= minTextBytes {
 		return minTextBytes
 	}
-	return 1 << bits.Len64(2*live-1)
+	return 1 << bits.Len64(want-1)
 }
 
 // pushLog adds a to the ring: its strings into the arena, the rest into a
@@ -111,49 +116,45 @@ func textSize(live uint64) int {
 // must be called with s.mu held.
 func (s *LogStore) pushLog(a *AccessLog) {
 	strs := [numTextFields]string{a.Service, a.Source, a.Target, a.Method, a.Path, a.Protocol}
-	e := logEntry{
-		ts: unixTimeOf(a.Timestamp), obs: unixTimeOf(a.Observed),
-		status: int64(a.Status), duration: a.DurationMs,
-		traceID: a.TraceID, spanID: a.SpanID, side: a.Side,
-	}
+	var text textRef
 	var n uint64
 	for i, v := range strs {
-		e.text.n[i] = uint32(len(v))
+		text.n[i] = uint32(len(v))
 		n += uint64(len(v))
 	}
-	// The oldest entry that stays: the second oldest when this push evicts.
-	r := s.entries
-	first := r.oldest()
-	if r.len() == cap(r.buf) {
-		first++
-	}
-	tail := s.text.head
-	if old, ok := r.get(first); ok {
-		tail = old.text.off
-	}
+	e, evicted := s.entries.pushSlot()
 	t := &s.text
+	if evicted {
+		t.tail = e.text.off + e.text.size()
+	}
 	start := t.place(n)
-	if size := uint64(len(t.buf)); start+n-tail > size || (size > minTextBytes && 8*(t.head-tail+n) < size) {
-		s.relocate(first, t.head-tail+n)
+	if size := uint64(len(t.buf)); start+n-t.tail > size || (size > minTextBytes && 8*(t.head-t.tail+n) < size) {
+		s.relocate(t.head - t.tail + n)
 		start = t.place(n)
 	}
 	b := t.at(start, n)[:0]
 	for _, v := range strs {
 		b = append(b, v...)
 	}
-	e.text.off = start
+	text.off = start
 	t.head = start + n
-	r.push(e)
+	ts, obs := unixTimeOf(a.Timestamp), unixTimeOf(a.Observed)
+	*e = logEntry{
+		text:  text,
+		tsSec: ts.sec, tsNsec: ts.nsec, obsSec: obs.sec, obsNsec: obs.nsec,
+		status: int64(a.Status), duration: a.DurationMs,
+		traceID: a.TraceID, spanID: a.SpanID, side: a.Side,
+	}
 }
 
-// relocate moves the strings of the entries from sequence number first on
-// to the start of a new buffer sized for live bytes, and rewrites their
-// offsets. It must be called with s.mu held.
-func (s *LogStore) relocate(first, live uint64) {
+// relocate moves the strings of the entries held, but the newest (whose
+// slot is being filled), to the start of a new buffer sized for live
+// bytes, and rewrites their offsets. It must be called with s.mu held.
+func (s *LogStore) relocate(live uint64) {
 	old := s.text
 	s.text = textArena{buf: make([]byte, textSize(live))}
 	r := s.entries
-	for seq := max(first, r.oldest()); seq < r.next; seq++ {
+	for seq := r.oldest(); seq < r.next-1; seq++ {
 		e, _ := r.get(seq)
 		n := e.text.size()
 		s.text.head += uint64(copy(s.text.buf[s.text.head:], old.at(e.text.off, n)))
@@ -179,7 +180,7 @@ func (s *LogStore) accessLog(e *logEntry) AccessLog {
 		strs[i], all = all[:n], all[n:]
 	}
 	return AccessLog{
-		Timestamp: e.ts.time(), Observed: e.obs.time(),
+		Timestamp: unixTime{e.tsSec, e.tsNsec}.time(), Observed: unixTime{e.obsSec, e.obsNsec}.time(),
 		Service: strs[fieldService], Source: strs[fieldSource], Target: strs[fieldTarget],
 		Method: strs[fieldMethod], Path: strs[fieldPath], Protocol: strs[fieldProtocol],
 		Status: int(e.status), DurationMs: e.duration,

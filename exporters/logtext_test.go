@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -35,6 +36,9 @@ func hasPointers(t reflect.Type) bool {
 func TestLogEntryHasNoPointers(t *testing.T) {
 	if hasPointers(reflect.TypeFor[logEntry]()) {
 		t.Fatal("logEntry holds a pointer: the collector would scan the whole ring again")
+	}
+	if size := unsafe.Sizeof(logEntry{}); size > 104 {
+		t.Errorf("logEntry is %d bytes, was 104: padding crept in?", size)
 	}
 	if !hasPointers(reflect.TypeFor[AccessLog]()) {
 		t.Fatal("hasPointers misses the pointers of AccessLog")
@@ -94,7 +98,7 @@ func TestLogTextMatchesModel(t *testing.T) {
 				}
 				s.mu.Lock()
 				s.pushLog(&a)
-				live := s.text.head - s.liveStart()
+				live := s.text.head - s.text.tail
 				size := len(s.text.buf)
 				s.mu.Unlock()
 				model = append(model, a)
@@ -121,14 +125,6 @@ func TestLogTextMatchesModel(t *testing.T) {
 			}
 		})
 	}
-}
-
-// liveStart returns the offset of the oldest entry's strings.
-func (s *LogStore) liveStart() uint64 {
-	if e, ok := s.entries.get(s.entries.oldest()); ok {
-		return e.text.off
-	}
-	return s.text.head
 }
 
 func TestLogStoreRecentFiltersOnArenaText(t *testing.T) {
