@@ -58,8 +58,7 @@ type Pipeline struct {
 	overflow *admitted            // what names past the service limit count as
 	series   map[seriesKey]*seriesOptions
 	tallies  tallies
-	values   interner // methods, protocols, operations
-	paths    interner
+	values   interner // operations
 	closed   bool
 
 	forward  forwarders     // providers re-emitting received logs unchanged
@@ -143,7 +142,6 @@ func New(opts ...Option) (*Pipeline, error) {
 		overflow: &admitted{name: OverflowService, id: math.MaxUint32},
 		series:   make(map[seriesKey]*seriesOptions),
 		values:   newInterner(2*cfg.maxServices, maxInternedBytes),
-		paths:    newInterner(maxInternedPaths, maxInternedBytes),
 	}
 	graphMetrics, spanMetrics := newTraceMetrics(cfg.maxSeries)
 	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges), graph.WithCallObserver(graphMetrics))
@@ -238,17 +236,16 @@ func (p *Pipeline) admitOrSame(name, service string, svc *admitted) *admitted {
 	return p.admitLocked(name)
 }
 
-// Interning bounds: mesh paths are mostly route templates, but raw paths
-// with ids would be endless, so only so many values are shared.
-const (
-	maxInternedPaths = 4096
-	maxInternedBytes = 256
-)
+// maxInternedBytes bounds the values an interner shares.
+const maxInternedBytes = 256
 
-// interner hands out shared copies of repeated values (methods, paths, ...),
-// so that retained entries do not each keep their own, or pin the decoder's
+// interner hands out shared copies of repeated values (span names), so
+// that retained spans do not each keep their own, or pin the decoder's
 // input buffer. Past max values, or for longer values, it just copies. It
 // is not safe for concurrent use: the pipeline's are used with p.mu held.
+//
+// An access log's method, path and protocol are not interned: the log
+// store copies them into its text arena, and nothing else keeps them.
 type interner struct {
 	m           map[string]string
 	max, maxLen int
@@ -387,9 +384,8 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 		source, target = src.name, tgt.name
 	}
 	m := p.measurementLocked(svc, src, tgt, r.Status)
-	method, protocol := p.values.intern(r.Method), p.values.intern(r.Protocol)
-	path := p.paths.intern(r.Path)
 	p.mu.Unlock()
+	method, path, protocol := r.Method, r.Path, r.Protocol
 
 	m.tally.calls.Add(1)
 	p.duration.Record(ctx, r.DurationMs, m.record...)
