@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 )
 
@@ -97,19 +98,12 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 		if i >= len(b) || b[i] != '"' {
 			return -1
 		}
-		start := i + 1
-		i = start
-		for i < len(b) && b[i] != '"' {
-			if c := b[i]; c < 0x20 || c >= 0x7f || c == '\\' {
-				return -1
-			}
-			i++
-		}
-		if i >= len(b) {
+		end := plainString(b, i)
+		if end < 0 {
 			return -1
 		}
-		key := b[start:i]
-		i = skipWS(b, i+1)
+		key := b[i+1 : end-1]
+		i = skipWS(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return -1
 		}
@@ -375,7 +369,18 @@ func (d *fastDec) filter(i int, f **wireFilter) int {
 // plainString returns the end of the string at b[i] == '"' (the index after
 // its closing quote) when it holds printable ASCII only, no escapes; else -1.
 func plainString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
+	// Eight bytes at a time while eight are left (the closing quote and
+	// the rest of the line mostly are), then byte by byte.
+	for i++; i+8 <= len(b); i += 8 {
+		if m := stopBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if b[i] == '"' {
+				return i + 1
+			}
+			return -1
+		}
+	}
+	for ; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1
@@ -384,6 +389,25 @@ func plainString(b []byte, i int) int {
 		}
 	}
 	return -1
+}
+
+// Bytes repeated over a word, for the word-at-a-time scans.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// stopBytes marks, with its high bit, each byte of the eight in x (little
+// endian) that plainString stops at: '"', '\\', a control character, or
+// 0x7f and above. A mark above a marked byte may be false (the borrows of
+// the zero-byte test), but the lowest mark is exact: the first byte to
+// stop at is byte bits.TrailingZeros64(m)>>3.
+func stopBytes(x uint64) uint64 {
+	q := x ^ (lowBits * '"')
+	bs := x ^ (lowBits * '\\')
+	del := x ^ (lowBits * 0x7f)
+	ctl := x - lowBits*0x20 // marks < 0x20, and >= 0xa0 (stops anyway)
+	return (ctl | x | (q-lowBits)&^q | (bs-lowBits)&^bs | (del-lowBits)&^del) & highBits
 }
 
 // str reads a string or null into s.

@@ -150,8 +150,11 @@ func isBodyKey(k []byte) bool {
 	return false
 }
 
+// skipWS returns the index of the first byte at or after i that is not JSON
+// whitespace. Every whitespace byte is <= ' ', so one comparison settles
+// the common case, a byte that is not.
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i

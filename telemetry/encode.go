@@ -3,6 +3,7 @@ package telemetry
 import (
 	"encoding/base64"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -49,6 +50,16 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time past those that need nothing: printable
+		// ASCII but '"' and '\\'.
+		if i+8 <= len(s) {
+			m := escapeBytes(load64(s[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -95,6 +106,31 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// Bytes repeated over a word, for the word-at-a-time scan.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// escapeBytes marks, with its high bit, each byte of the eight in x
+// (little endian) that AppendString cannot copy as it is: '"', '\\', a
+// control character, or one of UTF-8 (0x80 and above). A mark above a
+// marked byte may be false (the borrows of the zero-byte test), but the
+// lowest mark is exact: the first such byte is byte bits.TrailingZeros64(m)>>3.
+func escapeBytes(x uint64) uint64 {
+	q := x ^ (lowBits * '"')
+	bs := x ^ (lowBits * '\\')
+	ctl := x - lowBits*0x20 // marks < 0x20, and >= 0xa0 (marked anyway)
+	return (ctl | x | (q-lowBits)&^q | (bs-lowBits)&^bs) & highBits
+}
+
+// load64 reads the first eight bytes of s, little endian.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func appendInt(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
