@@ -11,6 +11,7 @@ import (
 // every line repeats are not allocated again for each line.
 type decoder struct {
 	strs stringCache
+	keys keyPredictor
 }
 
 // decode parses one line into w, as decodeLine does. Lines of the plain
@@ -18,7 +19,7 @@ type decoder struct {
 // line, the malformed ones included, goes through decodeLine.
 func (d *decoder) decode(line []byte, w *wireLine) (rerr *Error, framed bool) {
 	*w = emptyLine
-	if fastDecode(line, w, &d.strs) {
+	if fastDecode(line, w, d) {
 		return nil, true
 	}
 	return decodeLine(line, w)
@@ -33,8 +34,8 @@ func (d *decoder) decode(line []byte, w *wireLine) (rerr *Error, framed bool) {
 // encoding/json do (FuzzFastDecode checks it against decodeLine) and
 // returns true. For anything else it returns false, having perhaps changed
 // w: decodeLine then decodes the line, or explains what is wrong with it.
-func fastDecode(line []byte, w *wireLine, strs *stringCache) bool {
-	d := fastDec{b: line, strs: strs}
+func fastDecode(line []byte, w *wireLine, dec *decoder) bool {
+	d := fastDec{b: line, strs: &dec.strs, keys: &dec.keys}
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return false
@@ -47,6 +48,31 @@ func fastDecode(line []byte, w *wireLine, strs *stringCache) bool {
 type fastDec struct {
 	b    []byte
 	strs *stringCache
+	keys *keyPredictor
+}
+
+// keyPredictor remembers, for each object level (the line's, and a body
+// inside it) and each key, the key that followed it last time: a client
+// writes its keys in the same order on every line, so the next key is
+// mostly known, and matching its quoted name and colon at once replaces
+// scanning the key, looking it up and finding the colon. The zero value
+// predicts nothing yet.
+type keyPredictor [2][numFields + 1]int8 // [nested][previous field + 1] = next field + 1
+
+// predict returns the key expected after field prev (-1: the object's
+// first key) at an object level, or -1.
+func (k *keyPredictor) predict(nested bool, prev int) int {
+	return int(k[b2i(nested)][prev+1]) - 1
+}
+
+// learn records that field f followed field prev.
+func (k *keyPredictor) learn(nested bool, prev, f int) { k[b2i(nested)][prev+1] = int8(f + 1) }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Field numbers, for the duplicate check: one bit each.
@@ -81,7 +107,23 @@ const (
 	fSrc
 	fDest
 	fBody
+	numFields
 )
+
+// fieldKeys are the fields' keys as a compact line writes them: quoted,
+// with the colon. fieldOf(key) of each is its field.
+var fieldKeys = func() (k [numFields]string) {
+	for f, name := range [numFields]string{fType: "type", fMsgID: "msg_id", fNodeID: "node_id", fService: "service",
+		fDurationMs: "duration_ms", fStatus: "status", fStatusCode: "status_code", fTargetService: "target_service",
+		fTarget: "target", fDestinationService: "destination_service", fDestination: "destination",
+		fSourceService: "source_service", fSource: "source", fMethod: "method", fPath: "path", fProtocol: "protocol",
+		fTraceID: "trace_id", fSpanID: "span_id", fTimestamp: "timestamp", fOperation: "operation",
+		fParentSpanID: "parent_span_id", fKind: "kind", fDetail: "detail", fRaw: "raw", fLimit: "limit",
+		fFormat: "format", fFilter: "filter", fSrc: "src", fDest: "dest", fBody: "body"} {
+		k[f] = `"` + name + `":`
+	}
+	return k
+}()
 
 // object reads the object at d.b[i] == '{' into body, and returns the index
 // after it, or -1. top is the line itself when this is the top-level object
@@ -93,30 +135,39 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 		return i + 1
 	}
 	var seen uint32
+	nested, prev := top == nil, -1
 	for {
-		// The key: plain ASCII, no escapes.
 		if i >= len(b) || b[i] != '"' {
 			return -1
 		}
-		end := plainString(b, i)
-		if end < 0 {
-			return -1
+		var f int
+		if p := d.keys.predict(nested, prev); p >= 0 && keyWords[p].at(b, i) {
+			f, i = p, i+len(fieldKeys[p])
+		} else {
+			// The key: plain ASCII, no escapes.
+			end := plainString(b, i)
+			if end < 0 {
+				return -1
+			}
+			key := b[i+1 : end-1]
+			i = skipWS(b, end)
+			if i >= len(b) || b[i] != ':' {
+				return -1
+			}
+			i++
+			if f = fieldOf(key, top != nil); f >= 0 {
+				d.keys.learn(nested, prev, f)
+			}
 		}
-		key := b[i+1 : end-1]
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return -1
-		}
-		i = skipWS(b, i+1)
+		i = skipWS(b, i)
 		if i >= len(b) {
 			return -1
 		}
-
-		f := fieldOf(key, top != nil)
 		if f < 0 || seen&(1<<f) != 0 {
 			return -1
 		}
 		seen |= 1 << f
+		prev = f
 		switch f {
 		case fType:
 			i = d.str(i, &body.Type)
@@ -203,6 +254,42 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 			return -1
 		}
 	}
+}
+
+// keyWords are fieldKeys as words, for a comparison without a call: a
+// quoted key with its colon is at most 24 bytes.
+var keyWords = func() (k [numFields]wordPattern) {
+	for f, key := range fieldKeys {
+		k[f] = newWordPattern(key)
+	}
+	return k
+}()
+
+// wordPattern is a string of at most 24 bytes as three little-endian
+// words, with masks for the bytes it has.
+type wordPattern struct {
+	s    string
+	w, m [3]uint64
+}
+
+func newWordPattern(s string) wordPattern {
+	p := wordPattern{s: s}
+	for j := range len(s) {
+		p.w[j/8] |= uint64(s[j]) << (8 * (j % 8))
+		p.m[j/8] |= 0xff << (8 * (j % 8))
+	}
+	return p
+}
+
+// at reports whether b holds the pattern at i.
+func (p *wordPattern) at(b []byte, i int) bool {
+	if len(b)-i < 24 { // near the end of the line: bytes, not words
+		return len(b)-i >= len(p.s) && string(b[i:i+len(p.s)]) == p.s
+	}
+	b = b[i : i+24]
+	return (binary.LittleEndian.Uint64(b)^p.w[0])&p.m[0]|
+		(binary.LittleEndian.Uint64(b[8:])^p.w[1])&p.m[1]|
+		(binary.LittleEndian.Uint64(b[16:])^p.w[2])&p.m[2] == 0
 }
 
 // fieldOf returns the field a key names, or -1 for a key fastDecode leaves

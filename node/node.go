@@ -33,12 +33,13 @@ type Node struct {
 
 	replies, rejected atomic.Int64 // reply lines written, and how many were errors
 
-	id    string // node_id from init, else each request's dest
-	out   *bufio.Writer
-	dec   decoder
-	wl    wireLine // reused decode target
-	reply []byte   // reused reply buffer
-	head  []byte   // reused envelope head buffer
+	id                string // node_id from init, else each request's dest
+	out               *bufio.Writer
+	dec               decoder
+	wl                wireLine // reused decode target
+	reply             []byte   // reused reply buffer
+	head              []byte   // the last envelope head written, from headSrc to headDest
+	headSrc, headDest string
 }
 
 // Option configures a Node.
@@ -229,13 +230,17 @@ func (n *Node) writeLine(env *envelope, body []byte) error {
 		if src == "" {
 			src = env.dest
 		}
-		h := append(n.head[:0], `{"src":`...)
-		h = telemetry.AppendString(h, src)
-		h = append(h, `,"dest":`...)
-		h = telemetry.AppendString(h, env.src)
-		h = append(h, `,"body":`...)
-		n.head = h
-		w.Write(h)
+		// A stream's envelopes mostly repeat: the head is built again only
+		// when its ends change.
+		if src != n.headSrc || env.src != n.headDest || len(n.head) == 0 {
+			h := append(n.head[:0], `{"src":`...)
+			h = telemetry.AppendString(h, src)
+			h = append(h, `,"dest":`...)
+			h = telemetry.AppendString(h, env.src)
+			h = append(h, `,"body":`...)
+			n.head, n.headSrc, n.headDest = h, src, env.src
+		}
+		w.Write(n.head)
 		w.Write(body)
 		w.WriteByte('}')
 	} else {

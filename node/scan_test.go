@@ -87,3 +87,71 @@ func TestPlainString(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldKeys checks that each predicted key is its field's, as fieldOf
+// reads it, and that every field has one.
+func TestFieldKeys(t *testing.T) {
+	for f, k := range fieldKeys {
+		if len(k) < 4 || k[0] != '"' || k[len(k)-2:] != `":` {
+			t.Fatalf("field %d: key %q is not quoted with a colon", f, k)
+		}
+		if got := fieldOf([]byte(k[1:len(k)-2]), true); got != f {
+			t.Errorf("key %s: fieldOf says %d, want %d", k, got, f)
+		}
+	}
+}
+
+// TestKeyPredictionFollowsTheLine decodes lines whose keys come in one
+// order, then in others, then with spaces: every line must decode as
+// decodeLine decodes it, whatever the predictor learnt before.
+func TestKeyPredictionFollowsTheLine(t *testing.T) {
+	lines := []string{
+		`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":2,"service":"a","target_service":"b","duration_ms":1.5,"status":200,"method":"GET","path":"/x"}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":3,"service":"a","target_service":"b","duration_ms":2,"status":201,"method":"GET","path":"/y"}}`,
+		`{"dest":"n1","src":"c1","body":{"msg_id":4,"type":"record","status":500,"service":"c","duration_ms":3}}`,
+		`{"body":{"type":"trace","msg_id":5,"operation":"op","service":"c"},"src":"c1","dest":"n1"}`,
+		`{"type":"record","msg_id":6,"service":"a","duration_ms":1,"status":200}`,
+		`{"src" : "c1", "dest":"n1","body":{"type" :"record","msg_id": 7,"service":"a","duration_ms":1,"status":200}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":8,"msg_id":9}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"record","src":"x"}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"record","msg_id":10,"service":"a","target_service":"b","duration_ms":1.5,"status":200,"method":"GET","path":"/x"}}`,
+	}
+	var d decoder
+	for round := range 3 {
+		for _, line := range lines {
+			var got, want wireLine
+			gerr, gframed := d.decode([]byte(line), &got)
+			werr, wframed := decodeLine([]byte(line), &want)
+			if (gerr == nil) != (werr == nil) || gframed != wframed || (gerr == nil && (!sameRequest(got, want) || got.envelope != want.envelope)) {
+				t.Fatalf("round %d, %s:\n got %+v (%v)\nwant %+v (%v)", round, line, got, gerr, want, werr)
+			}
+		}
+	}
+}
+
+// TestWordPattern checks the word comparison against the byte one, at
+// every position of lines of every length around the 24-byte window.
+func TestWordPattern(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, key := range fieldKeys {
+		if len(key) > 24 {
+			t.Fatalf("key %s is longer than a pattern", key)
+		}
+		p := newWordPattern(key)
+		for range 2000 {
+			b := make([]byte, rng.IntN(60))
+			for j := range b {
+				b[j] = "\"abcdeirstuy_:"[rng.IntN(14)]
+			}
+			if len(b) >= len(key) && rng.IntN(2) == 0 {
+				copy(b[rng.IntN(len(b)-len(key)+1):], key)
+			}
+			for i := 0; i <= len(b); i++ {
+				want := len(b)-i >= len(key) && string(b[i:i+len(key)]) == key
+				if got := p.at(b, i); got != want {
+					t.Fatalf("%s at %d of %q: %v, want %v", key, i, b, got, want)
+				}
+			}
+		}
+	}
+}

@@ -269,7 +269,7 @@ func FuzzFastDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var fast wireLine
 		fast = emptyLine
-		if !fastDecode(line, &fast, &d.strs) {
+		if !fastDecode(line, &fast, &d) {
 			return
 		}
 		var want wireLine

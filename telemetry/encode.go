@@ -59,6 +59,8 @@ func AppendString(b []byte, s string) []byte {
 				continue
 			}
 			i += bits.TrailingZeros64(m) >> 3
+		} else if len(s) >= 8 && escapeBytes(load64(s[len(s)-8:])) == 0 {
+			break // the last eight bytes, overlapping plain ones, are plain too
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
