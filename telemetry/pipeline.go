@@ -52,14 +52,15 @@ type Pipeline struct {
 	spanProcessors []sdktrace.SpanProcessor // registered with every TracerProvider
 	logProcessors  []sdklog.Processor       // registered with every LoggerProvider
 
-	mu       sync.Mutex
-	services map[string]*serviceProviders
-	names    map[string]*admitted // admitted service names
-	overflow *admitted            // what names past the service limit count as
-	series   map[seriesKey]*seriesOptions
-	tallies  tallies
-	values   interner // operations
-	closed   bool
+	mu          sync.Mutex
+	services    map[string]*serviceProviders
+	names       map[string]*admitted // admitted service names
+	recentNames recentNames
+	overflow    *admitted // what names past the service limit count as
+	series      map[seriesKey]*seriesOptions
+	tallies     tallies
+	values      interner // operations
+	closed      bool
 
 	forward  forwarders     // providers re-emitting received logs unchanged
 	received receivedShared // what received data shares across requests
@@ -119,6 +120,25 @@ type admitted struct {
 	name      string
 	id        uint32
 	providers *serviceProviders
+	series    seriesCache // the series this service reported lately
+}
+
+// seriesCache is a small direct-mapped cache, per service, of the series
+// in Pipeline.series: a request's series is mostly one its service
+// reported before, and a look here costs less than hashing a seriesKey.
+type seriesCache [16]seriesSlot
+
+// seriesSlot is one cached series of a service: o is nil while empty.
+type seriesSlot struct {
+	source, target uint32
+	status         int
+	o              *seriesOptions
+}
+
+// slot returns the cache slot of a series of the service.
+func (c *seriesCache) slot(source, target uint32, status int) *seriesSlot {
+	h := (source*0x9e3779b1 ^ target*0x85ebca6b ^ uint32(status)*0xc2b2ae35) * 0x27d4eb2f
+	return &c[h>>28]
 }
 
 // seriesKey identifies a metric series by admitted-name ids (0: no edge).
@@ -216,7 +236,12 @@ func (p *Pipeline) resource(service string) (*resource.Resource, error) {
 // OverflowService once MaxServices names are known: memory stays bounded
 // however many distinct names arrive. It must be called with p.mu held.
 func (p *Pipeline) admitLocked(name string) *admitted {
+	c := &p.recentNames[nameSlot(name)]
+	if a := *c; a != nil && a.name == name {
+		return a
+	}
 	if a, ok := p.names[name]; ok {
+		*c = a
 		return a
 	}
 	if len(p.names) >= p.cfg.maxServices {
@@ -224,7 +249,23 @@ func (p *Pipeline) admitLocked(name string) *admitted {
 	}
 	a := &admitted{name: strings.Clone(name), id: uint32(len(p.names)) + 1}
 	p.names[a.name] = a
+	*c = a
 	return a
+}
+
+// recentNames is a direct-mapped cache of admitted names in front of
+// Pipeline.names: comparing one name costs less than hashing it for the map.
+type recentNames [256]*admitted
+
+// nameSlot returns the slot of a name in recentNames: a hash of its length
+// and its first, middle and last bytes, which tell a mesh's names apart.
+func nameSlot(name string) uint32 {
+	h := uint32(len(name))
+	if len(name) > 0 {
+		h = (h*31+uint32(name[0]))*31 + uint32(name[len(name)/2])
+		h = h*31 + uint32(name[len(name)-1])
+	}
+	return (h * 0x9e3779b1) >> 24
 }
 
 // admitOrSame is admitLocked(name), saving the lookup when name is the
@@ -326,7 +367,12 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 	if source != nil {
 		k.source, k.target = source.id, target.id
 	}
+	c := service.series.slot(k.source, k.target, status)
+	if c.o != nil && c.source == k.source && c.target == k.target && c.status == status {
+		return c.o
+	}
 	if o, ok := p.series[k]; ok {
+		*c = seriesSlot{source: k.source, target: k.target, status: status, o: o}
 		return o
 	}
 	kvs := make([]attribute.KeyValue, 0, 4)
@@ -336,10 +382,11 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 	}
 	kvs = append(kvs, otelsemconv.HTTPResponseStatusCodeKey.Int(status))
 	if len(p.series) < max(p.cfg.maxSeries-1, 1) {
-		c := newCounted(kvs...)
-		o := &seriesOptions{record: c.record, tally: c}
-		p.tallies.add(c)
+		tc := newCounted(kvs...)
+		o := &seriesOptions{record: tc.record, tally: tc}
+		p.tallies.add(tc)
 		p.series[k] = o
+		*c = seriesSlot{source: k.source, target: k.target, status: status, o: o}
 		return o
 	}
 	if p.tallies.overflow == nil {

@@ -123,3 +123,40 @@ func TestRequestsCounterMatchesHistogram(t *testing.T) {
 	}
 	check("cumulative 2", cum, metricdata.CumulativeTemporality, 4+5+6+7+2, 33)
 }
+
+// TestRequestsCounterManySeriesPerService records, interleaved, more
+// series per service than its cache of recent series holds, so that
+// they evict each other: every series must still count exactly its own
+// requests, in the counter and in the histogram.
+func TestRequestsCounterManySeriesPerService(t *testing.T) {
+	p := newPipeline(t)
+	ctx := context.Background()
+	want := map[attribute.Distinct]int64{}
+	statuses := []int{200, 201, 204, 301, 404, 429, 500, 503}
+	for round := range 5 {
+		for s := range 3 {
+			for tg := range 6 {
+				for i, status := range statuses {
+					if round > (s+tg+i)%5 {
+						continue // series get 1 to 5 requests
+					}
+					r := telemetry.Request{Service: fmt.Sprintf("svc-%d", s), Target: fmt.Sprintf("dep-%d", tg), DurationMs: 1, Status: status}
+					if _, err := p.Record(ctx, &r); err != nil {
+						t.Fatal(err)
+					}
+					set := attribute.NewSet(semconv.Service.String(r.Service), semconv.Source.String(r.Service),
+						semconv.Target.String(r.Target), otelsemconv.HTTPResponseStatusCodeKey.Int(status))
+					want[set.Equivalent()]++
+				}
+			}
+		}
+	}
+	rm, err := p.Metrics().Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, hist, _ := requestSeries(t, rm)
+	if len(want) != 3*6*len(statuses) || fmt.Sprint(counter) != fmt.Sprint(want) || fmt.Sprint(hist) != fmt.Sprint(want) {
+		t.Fatalf("%d series\ncounter   %v\nhistogram %v\nwant      %v", len(want), counter, hist, want)
+	}
+}
