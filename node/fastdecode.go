@@ -12,17 +12,104 @@ import (
 type decoder struct {
 	strs stringCache
 	keys keyPredictor
+
+	// last is the line the previous decode filled on the fast path, set
+	// the fields it filled (see fastDecode): what decode must reset when
+	// it is given last again.
+	last *wireLine
+	set  [2]uint32
 }
 
 // decode parses one line into w, as decodeLine does. Lines of the plain
 // shape every client sends (see fastDecode) take a single pass; every other
 // line, the malformed ones included, goes through decodeLine.
 func (d *decoder) decode(line []byte, w *wireLine) (rerr *Error, framed bool) {
-	*w = emptyLine
-	if fastDecode(line, w, d) {
+	// Reset w to emptyLine: when the fast path filled it last, only the
+	// fields it filled, instead of copying all of emptyLine (about 1 KB,
+	// half of it pointers that the write barrier visits while the
+	// collector marks).
+	if w == d.last {
+		clearFields(&w.wireBody, w, d.set[0])
+		clearFields(&w.Body, nil, d.set[1])
+		w.envelope = false
+	} else {
+		*w = emptyLine
+	}
+	d.last = nil
+	set, ok := fastDecode(line, w, d)
+	if ok {
+		d.last, d.set = w, set
 		return nil, true
 	}
 	return decodeLine(line, w)
+}
+
+// clearFields sets the fields of body (and of top, the line, when body is
+// its own) that set marks, one bit per field, back to emptyLine's.
+func clearFields(body *wireBody, top *wireLine, set uint32) {
+	for ; set != 0; set &= set - 1 {
+		switch bits.TrailingZeros32(set) {
+		case fType:
+			body.Type = absentStr
+		case fMsgID:
+			body.MsgID = msgID{}
+		case fNodeID:
+			body.NodeID = absentStr
+		case fService:
+			body.Service = absentStr
+		case fDurationMs:
+			body.DurationMs = emptyBody.DurationMs
+		case fStatus:
+			body.Status = emptyBody.Status
+		case fStatusCode:
+			body.StatusCode = emptyBody.StatusCode
+		case fTargetService:
+			body.TargetService = absentStr
+		case fTarget:
+			body.Target = absentStr
+		case fDestinationService:
+			body.DestinationService = absentStr
+		case fDestination:
+			body.Destination = absentStr
+		case fSourceService:
+			body.SourceService = absentStr
+		case fSource:
+			body.Source = absentStr
+		case fMethod:
+			body.Method = absentStr
+		case fPath:
+			body.Path = absentStr
+		case fProtocol:
+			body.Protocol = absentStr
+		case fTraceID:
+			body.TraceID = absentStr
+		case fSpanID:
+			body.SpanID = absentStr
+		case fTimestamp:
+			body.Timestamp = nil
+		case fOperation:
+			body.Operation = absentStr
+		case fParentSpanID:
+			body.ParentSpanID = absentStr
+		case fKind:
+			body.Kind = absentStr
+		case fDetail:
+			body.Detail = false
+		case fRaw:
+			body.Raw = false
+		case fLimit:
+			body.Limit = emptyBody.Limit
+		case fFormat:
+			body.Format = absentStr
+		case fFilter:
+			body.Filter = nil
+		case fSrc:
+			top.Src = absentStr
+		case fDest:
+			top.Dest = absentStr
+		case fBody: // the body's fields have their own set
+		}
+	}
 }
 
 // fastDecode decodes line into w, which must hold emptyLine, when line is a
@@ -30,18 +117,21 @@ func (d *decoder) decode(line []byte, w *wireLine) (rerr *Error, framed bool) {
 // each at most once per object, with no escapes; string values of printable
 // ASCII without escapes; numbers; true, false and null; and a "body" that is
 // such an object or null; a "filter" that is an object of such members, or
-// null. node_ids and attributes are not read here. For such a line it fills w exactly as goccy/go-json and
-// encoding/json do (FuzzFastDecode checks it against decodeLine) and
-// returns true. For anything else it returns false, having perhaps changed
-// w: decodeLine then decodes the line, or explains what is wrong with it.
-func fastDecode(line []byte, w *wireLine, dec *decoder) bool {
+// null. node_ids and attributes are not read here. For such a line it
+// fills w exactly as goccy/go-json and encoding/json do (FuzzFastDecode
+// checks it against decodeLine) and returns true, with the fields it
+// filled: set[0] of the line's (w's own wireBody, src and dest), set[1] of
+// its body, one bit per field. For anything else it returns false, having
+// perhaps changed w: decodeLine then decodes the line, or explains what is
+// wrong with it.
+func fastDecode(line []byte, w *wireLine, dec *decoder) (set [2]uint32, ok bool) {
 	d := fastDec{b: line, strs: &dec.strs, keys: &dec.keys}
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
-		return false
+		return set, false
 	}
 	i = d.object(i, &w.wireBody, w)
-	return i >= 0 && skipWS(line, i) == len(line)
+	return d.set, i >= 0 && skipWS(line, i) == len(line)
 }
 
 // fastDec is the state of one fastDecode.
@@ -49,6 +139,7 @@ type fastDec struct {
 	b    []byte
 	strs *stringCache
 	keys *keyPredictor
+	set  [2]uint32 // the fields filled, of the line and of its body
 }
 
 // keyPredictor remembers, for each object level (the line's, and a body
@@ -247,6 +338,7 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 		}
 		switch b[i] {
 		case '}':
+			d.set[b2i(nested)] = seen
 			return i + 1
 		case ',':
 			i = skipWS(b, i+1)

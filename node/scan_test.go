@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
@@ -151,6 +152,43 @@ func TestWordPattern(t *testing.T) {
 				if got := p.at(b, i); got != want {
 					t.Fatalf("%s at %d of %q: %v, want %v", key, i, b, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestDecodeIntoReusedLine decodes every pair of lines, one after the
+// other, into one wireLine, as the node does: the second must come out as
+// decodeLine decodes it alone, whichever fields the first one filled (the
+// fast path resets only those). Each field gets a line of its own.
+func TestDecodeIntoReusedLine(t *testing.T) {
+	lines := append(append([]string{}, decodeSeeds...), fastSeeds...)
+	for f, key := range fieldKeys {
+		v := `"v"`
+		switch f {
+		case fMsgID, fDurationMs, fStatus, fStatusCode, fLimit:
+			v = "7"
+		case fDetail, fRaw:
+			v = "true"
+		case fFilter:
+			v = `{"source_service":"a","status":404}`
+		case fTimestamp:
+			v = `"2026-01-02T03:04:05Z"`
+		case fBody:
+			v = `{"type":"record","path":"/p","filter":{"target_service":"b"}}`
+		}
+		lines = append(lines, "{"+key+v+"}", `{"src":"c","dest":"n","body":{`+key+v+"}}")
+	}
+	var d decoder
+	var w wireLine
+	for _, first := range lines {
+		for _, second := range lines {
+			d.decode([]byte(first), &w)
+			rerr, framed := d.decode([]byte(second), &w)
+			var want wireLine
+			wrerr, wframed := decodeLine([]byte(second), &want)
+			if fmt.Sprint(rerr) != fmt.Sprint(wrerr) || framed != wframed || !sameRequest(w, want) || w.envelope != want.envelope {
+				t.Fatalf("%s after %s:\n got %v %+v\nwant %v %+v", second, first, rerr, w, wrerr, want)
 			}
 		}
 	}

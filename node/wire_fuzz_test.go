@@ -4,6 +4,7 @@ import (
 	"bytes"
 	stdjson "encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -266,14 +267,22 @@ func FuzzFastDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	var d decoder
+	var kept wireLine // reused from input to input
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var fast wireLine
-		fast = emptyLine
-		if !fastDecode(line, &fast, &d) {
-			return
-		}
 		var want wireLine
 		rerr, framed := decodeLine(line, &want)
+		// Every line, taken by the fast path or not, into the line the
+		// previous inputs were decoded into, as the node does: decode
+		// resets only the fields the fast path filled last.
+		krerr, kframed := d.decode(line, &kept)
+		if fmt.Sprint(krerr) != fmt.Sprint(rerr) || kframed != framed || !sameRequest(kept, want) || kept.envelope != want.envelope {
+			t.Fatalf("decoder.decode(%q) into a reused line = %v, %v:\n got %+v\nwant %v, %v: %+v", line, krerr, kframed, kept, rerr, framed, want)
+		}
+		var fast wireLine
+		fast = emptyLine
+		if _, ok := fastDecode(line, &fast, &d); !ok {
+			return
+		}
 		if rerr != nil || !framed {
 			t.Fatalf("fastDecode takes %q, decodeLine rejects it: %v", line, rerr)
 		}
