@@ -27,7 +27,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/accesslog"
-	"github.com/meshobs/meshobs/semconv"
 )
 
 // Received data (OTLP) enters the same SDK pipeline as the stdio node's:
@@ -69,70 +68,6 @@ func (r *rejections) outcome(kind string) Outcome {
 		return Outcome{}
 	}
 	return Outcome{Rejected: r.n, Message: fmt.Sprintf("%d %s rejected; the first: %s", r.n, kind, r.first)}
-}
-
-// ConsumeTraces takes received spans. A span without a valid trace id or
-// span id, or whose resource has no service.name, is refused (counted in
-// the Outcome); the others are accepted whole. After Shutdown it returns
-// ErrShutdown and takes nothing.
-func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome, error) {
-	if p.isClosed() {
-		return Outcome{}, ErrShutdown
-	}
-	// With no outbound exporter, the span store (and, through it, the graph)
-	// is the only span processor, and it copies what it keeps before OnEnd
-	// returns: one span and one attribute buffer serve every span of the
-	// request. An outbound processor may keep the spans it is handed (a
-	// batch processor does), so each span is then a value of its own.
-	reuse := len(p.spanProcessors) == 1
-	var scratch receivedSpan
-	var prev []attribute.KeyValue // the previous span's attributes; reused: scratch's buffer
-	var rej rejections
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		rs := rss.At(i)
-		service, ok := serviceName(rs.Resource())
-		if !ok {
-			rej.add(countSpans(rs), "a resource without service.name (a span without a service)")
-			continue
-		}
-		res := p.received.resources.get(rs.Resource(), rs.SchemaUrl())
-		p.mu.Lock()
-		svc := p.admitLocked(service)
-		p.mu.Unlock()
-		sss := rs.ScopeSpans()
-		for j := range sss.Len() {
-			ss := sss.At(j)
-			scope := toScope(ss.Scope(), ss.SchemaUrl())
-			stdio := scope.Name == semconv.ScopeName
-			spans := ss.Spans()
-			for k := range spans.Len() {
-				s := spans.At(k)
-				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
-					rej.add(1, fmt.Sprintf("span %q has no valid trace_id or span_id", s.Name()))
-					continue
-				}
-				ro, dst := &scratch, prev[:0]
-				if !reuse {
-					ro, dst = &receivedSpan{}, nil
-				}
-				strs := &p.received.strings
-				strs.mu.Lock()
-				ro.set(s, res, scope, dst, prev, strs)
-				strs.mu.Unlock()
-				if ro.attrs != nil || !reuse {
-					prev = ro.attrs
-				}
-				for _, sp := range p.spanProcessors {
-					sp.OnEnd(ro)
-				}
-				if !stdio && (s.Kind() == ptrace.SpanKindServer || s.Kind() == ptrace.SpanKindConsumer) {
-					p.countSpanRequest(ctx, svc, ro)
-				}
-			}
-		}
-	}
-	return rej.outcome("spans"), nil
 }
 
 func countSpans(rs ptrace.ResourceSpans) int {
@@ -187,6 +122,7 @@ func toResource(r pcommon.Resource, schemaURL string) *resource.Resource {
 // resources and repeated strings.
 type receivedShared struct {
 	resources resourceCache
+	scopes    scopeCache
 	strings   stringCache
 }
 
@@ -209,6 +145,9 @@ type resourceCache struct {
 	m     map[string]*resource.Resource
 	order []string
 	key   []byte // scratch, under mu
+
+	wire      map[string]wireResource // by encoding, for getWire
+	wireOrder []string
 }
 
 // get returns the resource of r with schemaURL, built on first sight.
