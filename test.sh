@@ -51,3 +51,4 @@ fuzz FuzzLineReader ./node
 fuzz FuzzNode ./node
 fuzz FuzzHTTPHandler ./receiver
 fuzz FuzzBodyParse ./accesslog
+fuzz FuzzUnmarshal ./otlptrace
