@@ -99,7 +99,7 @@ func TestSpanBuilderStoreFull(t *testing.T) {
 	if s := b.Stats(); s.Dropped != 1 || s.Pending != 2 {
 		t.Fatalf("full store: stats %+v, want 1 dropped, 2 pending", s)
 	}
-	if err := b.pending.upsert(spanKey{span: trace.SpanID{99}}, clk.now(), func(*pendingEntry) {}); err != ErrTooManyItems {
+	if _, err := b.pending.upsert(spanKey{span: trace.SpanID{99}}, b.elapsed()); err != ErrTooManyItems {
 		t.Fatalf("upsert into a full store: %v, want ErrTooManyItems", err)
 	}
 	// Once the TTL has passed, eviction makes room again.
