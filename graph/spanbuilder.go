@@ -580,7 +580,8 @@ func (b *SpanBuilder) facts(f *spanFacts, sp *exporters.Span) {
 	}
 	client := sp.Kind == trace.SpanKindClient
 	best := len(b.cfg.peerAttrs)
-	for _, kv := range sp.Attributes {
+	for i := range sp.Attributes {
+		kv := &sp.Attributes[i]
 		r, ok := b.attrs.role(kv.Key)
 		if !ok {
 			continue
