@@ -196,14 +196,14 @@ type SpanBuilder struct {
 	cfg   spanConfig
 	g     *Graph
 	attrs attrTable
-	// epoch is the time the pairing store measures time from: when the
-	// builder was made (real clock), or the clock's first reading.
-	epoch   time.Time
-	started bool
 
 	mu      sync.Mutex
 	pending *pendingStore
 	stats   SpanStats
+	// epoch is the time the pairing store measures time from: when the
+	// builder was made (real clock), or the clock's first reading.
+	epoch   time.Time
+	started bool
 	// virtualized remembers the callers most recently counted as virtual
 	// calls (a FIFO of up to maxItems), so that their callee arriving after
 	// the TTL is not counted a second time.
@@ -414,8 +414,12 @@ func (b *SpanBuilder) link(p, c *spanFacts) bool {
 	return true
 }
 
-// settled removes the entry of a caller that was waiting for its callee and has found it.
+// settled removes the entry of a caller that was waiting for its callee and
+// has found it. Callers wait only when virtual nodes are on.
 func (b *SpanBuilder) settled(k spanKey) {
+	if !b.cfg.virtualNodes {
+		return
+	}
 	if e := b.pending.get(k); e != nil && e.hasSelf {
 		b.pending.take(k)
 	}

@@ -350,3 +350,41 @@ func TestSpanBuilderRealClock(t *testing.T) {
 		t.Errorf("edges %q, want %q", got, want)
 	}
 }
+
+// TestSpanBuilderPastTheNameTable makes more services than the builder's
+// name table holds: the calls of those past it take the graph's own
+// lookups, and pending spans still keep copies of their strings.
+func TestSpanBuilderPastTheNameTable(t *testing.T) {
+	g := New()
+	b := NewSpanBuilder(g, WithClientServer(false), WithVirtualNodes(false), WithUserNode(false))
+	const pairs = maxNames/2 + 100
+	buf := make([]byte, 0, 64)
+	for i := range pairs {
+		tid := trace.TraceID{byte(i), byte(i >> 8), byte(i >> 16)}
+		// The callee first: it waits for its parent, in another service.
+		for _, sp := range []exporters.Span{
+			testSpan(fmt.Sprintf("callee-%d", i), 0, 2, 1, trace.SpanKindServer),
+			testSpan(fmt.Sprintf("caller-%d", i), 0, 1, 0, trace.SpanKindInternal),
+		} {
+			sp.TraceID = tid
+			buf = buf[:0]
+			v := volatileSpan(&buf, sp)
+			b.ObserveSpan(&v, nil)
+			for j := range buf {
+				buf[j] = '#'
+			}
+		}
+	}
+	edges := g.Edges()
+	if len(edges) != pairs {
+		t.Fatalf("%d edges, want %d", len(edges), pairs)
+	}
+	for i, e := range edges {
+		if want := fmt.Sprintf("caller-%d->callee-%d", i, i); e.Source+"->"+e.Target != want || e.Calls != 1 {
+			t.Fatalf("edge %d: %s->%s (%d calls), want %s", i, e.Source, e.Target, e.Calls, want)
+		}
+	}
+	if len(b.names) != maxNames+1 {
+		t.Errorf("the name table holds %d names, want its bound %d", len(b.names)-1, maxNames)
+	}
+}
