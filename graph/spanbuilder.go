@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -121,15 +120,11 @@ func WithPairingStore(ttl time.Duration, maxItems int) SpanBuilderOption {
 }
 
 // WithBuilderClock sets the clock that pairing entries expire by (default,
-// and with nil or time.Now, the real clock). The builder reads it once per
-// span; it reads the real clock's monotonic reading alone, which costs half.
+// and with nil, the real clock). The builder reads it once per span; without
+// this option it reads the real clock's monotonic reading alone, which costs
+// half of time.Now.
 func WithBuilderClock(now func() time.Time) SpanBuilderOption {
-	return func(c *spanConfig) {
-		c.now = now
-		if now != nil && reflect.ValueOf(now).Pointer() == reflect.ValueOf(time.Now).Pointer() {
-			c.now = nil
-		}
-	}
+	return func(c *spanConfig) { c.now = now }
 }
 
 // SpanStats counts what a SpanBuilder did with the spans it saw.
