@@ -328,15 +328,12 @@ func TestSpanBuilderOwnsItsStrings(t *testing.T) {
 	}
 }
 
-// TestSpanBuilderRealClock checks the real clock, which the builder reads
-// by its monotonic reading alone: WithBuilderClock(time.Now) is the
-// default, and an entry expires once its TTL has passed.
+// TestSpanBuilderRealClock checks the default clock, the real one, which
+// the builder reads by its monotonic reading alone: an entry expires once
+// its TTL has passed.
 func TestSpanBuilderRealClock(t *testing.T) {
 	g := New()
-	b := NewSpanBuilder(g, WithBuilderClock(time.Now), WithPairingStore(time.Millisecond, 10))
-	if b.cfg.now != nil {
-		t.Fatal("WithBuilderClock(time.Now) is not the default clock")
-	}
+	b := NewSpanBuilder(g, WithPairingStore(time.Millisecond, 10))
 	sp := testSpan("a", 1, 2, 1, trace.SpanKindClient, attribute.String("peer.service", "b"))
 	b.ObserveSpan(&sp, nil)
 	for deadline := time.Now().Add(10 * time.Second); edgeString(g) == ""; {
