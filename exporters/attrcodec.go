@@ -29,18 +29,29 @@ import (
 func appendAttributes(b []byte, kvs []attribute.KeyValue) []byte {
 	b = binary.AppendUvarint(b, uint64(len(kvs)))
 	for i := range kvs {
-		b = appendString(b, string(kvs[i].Key))
-		b = appendValue(b, kvs[i].Value)
+		kv := &kvs[i] // not copied: a Value passed by value costs more than encoding it
+		b = appendString(b, string(kv.Key))
+		switch t := kv.Value.Type(); t {
+		case attribute.STRING:
+			b = appendString(append(b, byte(t)), kv.Value.AsString())
+		case attribute.INT64:
+			b = binary.AppendVarint(append(b, byte(t)), kv.Value.AsInt64())
+		default:
+			b = appendValue(b, &kv.Value)
+		}
 	}
 	return b
 }
 
 func appendString(b []byte, s string) []byte {
+	if len(s) < 0x80 {
+		return append(append(b, byte(len(s))), s...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
-func appendValue(b []byte, v attribute.Value) []byte {
+func appendValue(b []byte, v *attribute.Value) []byte {
 	t := v.Type()
 	switch t {
 	case attribute.BOOL:
@@ -91,8 +102,8 @@ func appendValue(b []byte, v attribute.Value) []byte {
 	case attribute.SLICE:
 		vs := v.AsSlice()
 		b = binary.AppendUvarint(append(b, byte(t)), uint64(len(vs)))
-		for _, x := range vs {
-			b = appendValue(b, x)
+		for i := range vs {
+			b = appendValue(b, &vs[i])
 		}
 		return b
 	case attribute.MAP:

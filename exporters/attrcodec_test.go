@@ -235,3 +235,34 @@ func FuzzAttributeCodec(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAttributeCodec encodes (and decodes) the attributes of an HTTP
+// server span of the OTLP benchmark's workload.
+func BenchmarkAttributeCodec(b *testing.B) {
+	kvs := []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"),
+		attribute.String("http.route", "/api/cart/{id}"),
+		attribute.String("url.path", "/api/cart/4711"),
+		attribute.String("url.scheme", "http"),
+		attribute.Int("http.response.status_code", 200),
+		attribute.String("network.protocol.version", "1.1"),
+		attribute.String("server.address", "cart.shop.svc.cluster.local"),
+		attribute.Int("server.port", 8080),
+		attribute.String("client.address", "10.42.3.17"),
+	}
+	buf := appendAttributes(nil, kvs)
+	b.Run("Encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = appendAttributes(buf[:0], kvs)
+		}
+	})
+	b.Run("Decode", func(b *testing.B) {
+		s := string(buf)
+		b.ReportAllocs()
+		for b.Loop() {
+			d := attrDecoder{s: s}
+			d.attributes()
+		}
+	})
+}

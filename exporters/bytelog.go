@@ -39,6 +39,25 @@ func (l *byteLog) append(b []byte) uint64 {
 	return pos
 }
 
+// tail returns the free bytes of the chunk the next append writes into,
+// as an empty slice whose capacity they are: a caller may append to it in
+// place, then commit what it wrote.
+func (l *byteLog) tail() []byte {
+	off := int(l.end % logChunk)
+	if off == 0 && l.end/logChunk-l.base == uint64(len(l.chunks)) {
+		l.grow()
+	}
+	return l.chunks[l.end/logChunk-l.base][off:off]
+}
+
+// commit appends the n bytes written into tail's slice and returns their
+// position.
+func (l *byteLog) commit(n int) uint64 {
+	pos := l.end
+	l.end += uint64(n)
+	return pos
+}
+
 func (l *byteLog) grow() {
 	var c []byte
 	if n := len(l.spare); n > 0 {

@@ -105,6 +105,11 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
+// minTail is the room at the log's tail under which a span's bytes are
+// encoded aside and copied: past it, one may outgrow the room, and be
+// copied then, but few do.
+const minTail = 4 << 10
+
 // maxResourceNames bounds the resources whose service name a store
 // remembers: an application has one, a receiver a bounded cache of them,
 // but nothing stops a caller from making a resource per span.
@@ -219,17 +224,30 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 		s.strs.unref(rec.scope, &s.svcIDs, &s.scopeIDs)
 		s.log.release(rec.pos + uint64(rec.size()))
 	}
-	b := append(s.buf[:0], name...)
+	// The bytes are written in place at the log's tail when they fit, as
+	// they do but for the last span of a chunk.
+	tail := s.log.tail()
+	b := tail
+	if cap(tail) < minTail {
+		b = s.buf[:0]
+	}
+	b = append(b, name...)
 	b = append(b, st.Description...)
 	b = appendAttributes(b, attrs)
-	s.buf = b
+	var pos uint64
+	if cap(b) == cap(tail) {
+		pos = s.log.commit(len(b))
+	} else {
+		pos = s.log.append(b)
+		s.buf = b
+	}
 	*rec = spanRecord{
 		traceID: sc.TraceID(),
 		spanID:  sc.SpanID(),
 		parent:  parent.SpanID(),
 		start:   unixNano(start),
 		end:     unixNano(end),
-		pos:     s.log.append(b),
+		pos:     pos,
 		kind:    ro.SpanKind(),
 		status:  st.Code,
 		nameLen: uint32(len(name)),
