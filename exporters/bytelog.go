@@ -97,6 +97,15 @@ func (l *byteLog) appendTo(dst []byte, pos uint64, n int) []byte {
 	return dst
 }
 
+// view returns the n bytes at position pos: the log's own when they are
+// in one chunk (valid until released), else a copy appended to scratch.
+func (l *byteLog) view(pos uint64, n int, scratch []byte) []byte {
+	if off := pos % logChunk; off+uint64(n) <= logChunk {
+		return l.chunks[pos/logChunk-l.base][off : off+uint64(n)]
+	}
+	return l.appendTo(scratch[:0], pos, n)
+}
+
 // string returns the n bytes at position pos as a string.
 func (l *byteLog) string(pos uint64, n int) string {
 	if n == 0 {

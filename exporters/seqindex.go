@@ -19,10 +19,12 @@ import (
 // numbers tell, without reading anything, and lookups skip it; an insert
 // takes its slot. So records leave the ring without touching the index,
 // and the index is rebuilt, without its stale entries, when half its
-// slots are taken (at most once every capacity inserts: it has four slots
-// a record), or after 2^31 entries were written. Between two rebuilds
-// fewer than 2^32 records pass, so the low 32 bits of a sequence number
-// tell a held record from a stale entry.
+// slots are taken, or after 2^31 entries were written. A rebuild sizes
+// the table for the live entries, four slots each: the next comes after
+// at least as many inserts as it moved entries, and the table follows the
+// number of keys (a trace index stays small when traces are large). Between
+// two rebuilds fewer than 2^32 records pass, so the low 32 bits of a
+// sequence number tell a held record from a stale entry.
 //
 // The table is a fraction of a Go map's size for the same records and
 // holds no pointer.
@@ -34,12 +36,21 @@ type seqIndex struct {
 	live  []uint64 // scratch of rebuild
 }
 
-func newSeqIndex(capacity int) seqIndex {
-	n := 16
-	for n < 4*capacity {
-		n <<= 1
+// minIndexSlots is the size of an empty seqIndex.
+const minIndexSlots = 16
+
+// sizeFor returns the number of slots for n live entries: a power of two,
+// four slots an entry.
+func sizeFor(n int) int {
+	size := minIndexSlots
+	for size < 4*n {
+		size <<= 1
 	}
-	return seqIndex{slots: make([]uint64, n), mask: uint64(n - 1)}
+	return size
+}
+
+func newSeqIndex() seqIndex {
+	return seqIndex{slots: make([]uint64, minIndexSlots), mask: minIndexSlots - 1}
 }
 
 // tagOf is the tag of a hash: never zero, so that an entry never is.
@@ -70,7 +81,11 @@ func (x *seqIndex) rebuild(held func(uint32) bool) {
 			live = append(live, e)
 		}
 	}
-	clear(x.slots)
+	if n := sizeFor(len(live)); n != len(x.slots) {
+		x.slots, x.mask = make([]uint64, n), uint64(n-1)
+	} else {
+		clear(x.slots)
+	}
 	for _, e := range live {
 		i := x.home(e >> 32)
 		for x.slots[i] != 0 {

@@ -75,7 +75,11 @@ type spanRecord struct {
 	// root is the sequence number of the trace's root span, when it was
 	// held as this span was ingested (0: none). The newest span's is the
 	// trace's.
-	root           uint64
+	root uint64
+	// ordinal is the span's place in its trace's chain (0: the first).
+	// The spans of a trace are entered in the span index once it has
+	// smallTrace spans; until then a walk along the chain finds them.
+	ordinal        uint32
 	pos            uint64
 	kind           trace.SpanKind
 	status         codes.Code
@@ -104,6 +108,13 @@ func fromUnixNano(n int64) time.Time {
 	}
 	return time.Unix(0, n)
 }
+
+// smallTrace is the number of spans up to which a trace's spans are
+// found by walking along its chain rather than through the span index:
+// most traces are smaller, and their spans were ingested together (their
+// records are in the cache), while an entry in the span index costs a
+// cache miss to make and one to find.
+const smallTrace = 32
 
 // minTail is the room at the log's tail under which a span's bytes are
 // encoded aside and copied: past it, one may outgrow the room, and be
@@ -136,10 +147,11 @@ type SpanStore struct {
 
 	strs             strTable // services and scopes
 	svcIDs, scopeIDs strCache
-	names            serviceNames
+	resNames         serviceNames
 	lastRes          *resource.Resource
 	lastService      string
 	buf              []byte // scratch: one span's bytes
+	parentNames      *nameCache
 	observer         SpanObserver
 	observed, parent Span // scratch: what the observer is shown
 }
@@ -159,16 +171,14 @@ func WithSpanObserver(o SpanObserver) SpanStoreOption {
 
 // NewSpanStore returns an empty SpanStore.
 func NewSpanStore(opts ...SpanStoreOption) *SpanStore {
-	s := &SpanStore{names: serviceNames{}, seed: newHashSeed()}
+	s := &SpanStore{resNames: serviceNames{}, seed: newHashSeed(), parentNames: newNameCache()}
 	for _, o := range opts {
 		o(s)
 	}
 	if s.spans == nil {
 		s.spans = newRing[spanRecord](DefaultRetention)
 	}
-	n := cap(s.spans.buf)
-	s.bySpan = newSeqIndex(n)
-	s.byTrace = newSeqIndex(n)
+	s.bySpan, s.byTrace = newSeqIndex(), newSeqIndex()
 	return s
 }
 
@@ -206,10 +216,10 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 	name := ro.Name()
 	attrs := ro.Attributes()
 	if res := ro.Resource(); res != s.lastRes || s.lastRes == nil {
-		if len(s.names) >= maxResourceNames {
-			clear(s.names)
+		if len(s.resNames) >= maxResourceNames {
+			clear(s.resNames)
 		}
-		s.lastRes, s.lastService = res, s.names.of(res)
+		s.lastRes, s.lastService = res, s.resNames.of(res)
 	}
 	service := s.lastService
 	scope := ro.InstrumentationScope().Name
@@ -256,8 +266,14 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 		service: s.strs.ref(service, &s.svcIDs),
 		scope:   s.strs.ref(scope, &s.scopeIDs),
 	}
-	s.indexSpan(rec, seq)
 	s.indexTrace(rec, seq, !parent.IsValid())
+	if rec.ordinal >= smallTrace {
+		if rec.ordinal == smallTrace {
+			// The trace outgrows the walk: its spans held join the index.
+			s.indexChain(rec.prev)
+		}
+		s.indexSpan(rec, seq)
+	}
 	if s.observer == nil {
 		return
 	}
@@ -269,7 +285,7 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 	}
 	var held *Span
 	if rec.parent.IsValid() {
-		if pseq, ok := s.findSpan(rec.traceID, rec.parent); ok {
+		if pseq, ok := s.findInTrace(seq, rec.parent); ok {
 			s.parent = s.spanOf(s.record(pseq))
 			held = &s.parent
 		}
@@ -337,8 +353,49 @@ func (s *SpanStore) indexSpan(r *spanRecord, seq uint64) {
 	}
 }
 
+// indexChain enters in the span index the held spans of the trace chain
+// that ends with seq, oldest first (a newer copy of a span replaces an
+// older one).
+func (s *SpanStore) indexChain(seq uint64) {
+	var chain [smallTrace]uint64
+	n := 0
+	for ; s.holds(seq) && n < len(chain); seq = s.record(seq).prev {
+		chain[n] = seq
+		n++
+	}
+	for i := n - 1; i >= 0; i-- {
+		s.indexSpan(s.record(chain[i]), chain[i])
+	}
+}
+
 // findSpan returns the sequence number of the held span with these ids.
 func (s *SpanStore) findSpan(t trace.TraceID, id trace.SpanID) (uint64, bool) {
+	last, ok := s.findTrace(t)
+	if !ok {
+		return 0, false
+	}
+	return s.findInTrace(last, id)
+}
+
+// findInTrace returns the sequence number of the held span id of the trace
+// whose newest span is last: a walk back along a small trace, a look-up in
+// the span index for a large one.
+func (s *SpanStore) findInTrace(last uint64, id trace.SpanID) (uint64, bool) {
+	r := s.record(last)
+	if r.ordinal >= smallTrace {
+		return s.lookupSpan(r.traceID, id)
+	}
+	for seq := last; s.holds(seq); seq = r.prev {
+		if r = s.record(seq); r.spanID == id {
+			return seq, true
+		}
+	}
+	return 0, false
+}
+
+// lookupSpan returns the sequence number of the held span with these ids
+// in the span index.
+func (s *SpanStore) lookupSpan(t trace.TraceID, id trace.SpanID) (uint64, bool) {
 	x := &s.bySpan
 	tag := tagOf(s.seed.span(t, id))
 	for i := x.home(tag); ; i = (i + 1) & x.mask {
@@ -375,6 +432,7 @@ func (s *SpanStore) indexTrace(r *spanRecord, seq uint64, isRoot bool) {
 			} else {
 				x.put(i, tag, seq, true)
 			}
+			r.prev, r.ordinal = 0, 0
 			if isRoot {
 				r.root = seq
 			}
@@ -388,7 +446,10 @@ func (s *SpanStore) indexTrace(r *spanRecord, seq uint64, isRoot bool) {
 			}
 		case e>>32 == tag:
 			if l := s.record(last); l.traceID == r.traceID {
-				r.prev = last
+				r.prev, r.ordinal = last, l.ordinal+1
+				if r.ordinal == 0 {
+					r.ordinal = math.MaxUint32 // saturated
+				}
 				switch {
 				case s.holds(l.root):
 					r.root = l.root
@@ -420,12 +481,13 @@ func (s *SpanStore) findTrace(t trace.TraceID) (uint64, bool) {
 	}
 }
 
-// spanOf returns the span of r without its attributes.
+// spanOf returns the span of r without its attributes, for the observer.
 func (s *SpanStore) spanOf(r *spanRecord) Span {
+	name := s.log.view(r.pos, int(r.nameLen), s.buf)
 	return Span{
 		TraceID: r.traceID, SpanID: r.spanID, Parent: r.parent,
 		Service: s.strs.str(r.service), Scope: s.strs.str(r.scope),
-		Name: s.log.string(r.pos, int(r.nameLen)), Kind: r.kind,
+		Name: s.parentNames.get(name), Kind: r.kind,
 		Start: fromUnixNano(r.start), End: fromUnixNano(r.end), Status: r.status,
 		StatusDescription: s.log.string(r.pos+uint64(r.nameLen), int(r.descLen)),
 	}
