@@ -35,7 +35,9 @@ type Span struct {
 	Name string
 	// Kind is the span kind (server, client, ...).
 	Kind trace.SpanKind
-	// Start and End are when the span started and ended.
+	// Start and End are when the span started and ended. The store's
+	// copies have them to the nanosecond, in the local time zone, without a
+	// monotonic clock reading.
 	Start, End time.Time
 	// Status is the span status code.
 	Status codes.Code
@@ -53,8 +55,10 @@ func (s *Span) Duration() time.Duration { return s.End.Sub(s.Start) }
 // called while the store holds its lock: it must not call back into the
 // store, nor keep the pointers or the span's Attributes slice (the
 // ingested span's own, valid during the call only), nor modify what they
-// point to; the strings are its to keep. The parent's Attributes may be
-// nil: the store does not decode them for observers.
+// point to. It may keep strings, but those of the ingested span may share
+// memory with more (a received request's buffer): it should clone what it
+// keeps for long. The parent's Attributes may be nil: the store does not
+// decode them for observers.
 type SpanObserver interface {
 	ObserveSpan(span, parent *Span)
 }
