@@ -80,12 +80,12 @@ type spanRecord struct {
 	// held as this span was ingested (0: none). The newest span's is the
 	// trace's.
 	root uint64
+	pos  uint64
+	kind trace.SpanKind
 	// ordinal is the span's place in its trace's chain (0: the first).
 	// The spans of a trace are entered in the span index once it has
 	// smallTrace spans; until then a walk along the chain finds them.
 	ordinal        uint32
-	pos            uint64
-	kind           trace.SpanKind
 	status         codes.Code
 	nameLen        uint32
 	descLen        uint32
@@ -497,33 +497,42 @@ func (s *SpanStore) spanOf(r *spanRecord) Span {
 	}
 }
 
-// decoded returns the spans of recs, with their attributes: copies, read
-// from one string of all their bytes. It must be called with s.mu held.
-func (s *SpanStore) decoded(recs []*spanRecord) []Span {
+// copied returns the spans of recs without their names, status
+// descriptions and attributes, and the string of all their bytes, for
+// decode to complete once the lock is released. It must be called with
+// s.mu held.
+func (s *SpanStore) copied(recs []*spanRecord) ([]Span, []spanRecord, string) {
 	n := 0
 	for _, r := range recs {
 		n += r.size()
 	}
 	b := make([]byte, 0, n)
-	for _, r := range recs {
-		b = s.log.appendTo(b, r.pos, r.size())
-	}
-	all := string(b)
 	out := make([]Span, len(recs))
-	at := 0
+	copies := make([]spanRecord, len(recs))
 	for i, r := range recs {
+		b = s.log.appendTo(b, r.pos, r.size())
 		out[i] = Span{
 			TraceID: r.traceID, SpanID: r.spanID, Parent: r.parent,
 			Service: s.strs.str(r.service), Scope: s.strs.str(r.scope),
 			Kind: r.kind, Start: fromUnixNano(r.start), End: fromUnixNano(r.end), Status: r.status,
 		}
+		copies[i] = *r
+	}
+	return out, copies, string(b)
+}
+
+// decode completes the spans copied returned from its records and bytes:
+// their strings are substrings of all.
+func decode(out []Span, recs []spanRecord, all string) {
+	at := 0
+	for i := range recs {
+		r := &recs[i]
 		name, desc := at+int(r.nameLen), at+int(r.nameLen)+int(r.descLen)
 		out[i].Name, out[i].StatusDescription = all[at:name], all[name:desc]
 		d := attrDecoder{s: all[:at+r.size()], i: desc}
 		out[i].Attributes = d.attributes()
 		at += r.size()
 	}
-	return out
 }
 
 // Trace returns copies of the held spans of trace id, ordered by start time,
@@ -540,8 +549,9 @@ func (s *SpanStore) Trace(id trace.TraceID) ([]Span, bool) {
 		recs = append(recs, s.record(seq))
 	}
 	slices.Reverse(recs) // ingest order
-	out := s.decoded(recs)
+	out, copies, all := s.copied(recs)
 	s.mu.Unlock()
+	decode(out, copies, all)
 	slices.SortStableFunc(out, func(a, b Span) int { return a.Start.Compare(b.Start) })
 	return out, true
 }
@@ -549,12 +559,15 @@ func (s *SpanStore) Trace(id trace.TraceID) ([]Span, bool) {
 // Span returns a copy of one held span.
 func (s *SpanStore) Span(t trace.TraceID, id trace.SpanID) (Span, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	seq, ok := s.findSpan(t, id)
 	if !ok {
+		s.mu.Unlock()
 		return Span{}, false
 	}
-	return s.decoded([]*spanRecord{s.record(seq)})[0], true
+	out, copies, all := s.copied([]*spanRecord{s.record(seq)})
+	s.mu.Unlock()
+	decode(out, copies, all)
+	return out[0], true
 }
 
 // Root returns the id and service of the held root span of trace t.
