@@ -241,15 +241,16 @@ func (s *SpanStore) ingest(ro sdktrace.ReadOnlySpan) {
 	// The bytes are written in place at the log's tail when they fit, as
 	// they do but for the last span of a chunk.
 	tail := s.log.tail()
+	inPlace := cap(tail) >= minTail
 	b := tail
-	if cap(tail) < minTail {
+	if !inPlace {
 		b = s.buf[:0]
 	}
 	b = append(b, name...)
 	b = append(b, st.Description...)
 	b = appendAttributes(b, attrs)
 	var pos uint64
-	if cap(b) == cap(tail) {
+	if inPlace && cap(b) == cap(tail) { // else b outgrew the room
 		pos = s.log.commit(len(b))
 	} else {
 		pos = s.log.append(b)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -256,5 +257,27 @@ func compareTrace(t *testing.T, s *SpanStore, m *spanModel, id trace.TraceID, at
 	wid, wsvc, wok := m.root(id)
 	if gid != wid || gsvc != wsvc || gok != wok {
 		t.Fatalf("%s: Root(%s) = %s %q %v, want %s %q %v", at, id, gid, gsvc, gok, wid, wsvc, wok)
+	}
+}
+
+// TestSpanStoreEncodesAsideNearAChunkEnd: a span ingested when the log's
+// chunk has little room left is encoded into the scratch buffer, whatever
+// its capacity (here that of the room), and read back whole.
+func TestSpanStoreEncodesAsideNearAChunkEnd(t *testing.T) {
+	for _, room := range []int{1, 100, 2048, minTail - 1} {
+		s := NewSpanStore(WithSpanCapacity(10))
+		s.log.tail()
+		s.log.commit(logChunk - room) // as if earlier spans had filled the chunk
+		s.buf = make([]byte, 0, room)
+		ro := tracetest.SpanStub{
+			Name:        "GET /x",
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}}),
+			Attributes:  []attribute.KeyValue{attribute.String("k", "v")},
+		}.Snapshot()
+		s.OnEnd(ro)
+		got, ok := s.Span(trace.TraceID{1}, trace.SpanID{2})
+		if !ok || got.Name != "GET /x" || len(got.Attributes) != 1 || got.Attributes[0] != attribute.String("k", "v") {
+			t.Fatalf("room %d: got %v %+v", room, ok, got)
+		}
 	}
 }
