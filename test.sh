@@ -52,3 +52,4 @@ fuzz FuzzNode ./node
 fuzz FuzzHTTPHandler ./receiver
 fuzz FuzzBodyParse ./accesslog
 fuzz FuzzUnmarshal ./otlptrace
+fuzz FuzzAttributeCodec ./exporters
