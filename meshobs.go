@@ -20,6 +20,7 @@ import (
 	"github.com/meshobs/meshobs/exporters/outbound"
 	"github.com/meshobs/meshobs/graph"
 	"github.com/meshobs/meshobs/node"
+	"github.com/meshobs/meshobs/otlptrace"
 	"github.com/meshobs/meshobs/receiver"
 	"github.com/meshobs/meshobs/telemetry"
 )
@@ -173,7 +174,12 @@ func (in *Instance) receiverStats() []telemetry.ReceiverStat {
 // consumer hands what the receivers decode to the pipeline.
 type consumer struct{ p *telemetry.Pipeline }
 
-var _ receiver.Consumer = consumer{}
+var _ receiver.TraceRequestConsumer = consumer{}
+
+func (c consumer) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Request) (receiver.Outcome, error) {
+	o, err := c.p.ConsumeTraceRequest(ctx, req)
+	return receiver.Outcome(o), unavailable(err)
+}
 
 func (c consumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) (receiver.Outcome, error) {
 	o, err := c.p.ConsumeTraces(ctx, td)

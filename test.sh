@@ -51,3 +51,5 @@ fuzz FuzzLineReader ./node
 fuzz FuzzNode ./node
 fuzz FuzzHTTPHandler ./receiver
 fuzz FuzzBodyParse ./accesslog
+fuzz FuzzUnmarshal ./otlptrace
+fuzz FuzzAttributeCodec ./exporters

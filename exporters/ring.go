@@ -32,6 +32,19 @@ func (r *ring[T]) push(v T) (seq uint64, evicted T, didEvict bool) {
 	return seq, evicted, true
 }
 
+// reserve makes room for the next element and returns its sequence number
+// and its slot, which holds the element it evicts when evicted is true
+// (the caller reads it, then overwrites the slot).
+func (r *ring[T]) reserve() (seq uint64, slot *T, evicted bool) {
+	seq = r.next
+	r.next++
+	if n := len(r.buf); n < cap(r.buf) {
+		r.buf = r.buf[:n+1]
+		return seq, &r.buf[n], false
+	}
+	return seq, &r.buf[(seq-1)%uint64(cap(r.buf))], true
+}
+
 // oldest returns the sequence number of the oldest element held.
 func (r *ring[T]) oldest() uint64 { return r.next - uint64(len(r.buf)) }
 

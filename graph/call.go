@@ -71,19 +71,33 @@ func (g *Graph) AddNode(name string) {
 // AddCall counts one call: its source, then its target, become nodes, and
 // its edge gets one call, one error if it failed, and its latencies.
 func (g *Graph) AddCall(c Call) {
+	var e *Edge
+	g.addCallVia(&e, c)
+}
+
+// addCallVia is AddCall with the edge of (c.Source, c.Target) cached in *e
+// by a caller that makes many calls: when *e is nil it is resolved as
+// AddCall does (its nodes added) and stored in *e; else the call is counted
+// on *e with no lookup. The graph only grows, so an edge once resolved
+// stays the one that the call's ends resolve to, the overflow edge
+// included.
+func (g *Graph) addCallVia(e **Edge, c Call) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.addNode(c.Source)
-	g.addNode(c.Target)
-	e := g.addCall(c.Source, c.Target, c.Failed)
+	if *e == nil {
+		source := g.addNode(c.Source)
+		*e = g.edge(source, g.addNode(c.Target))
+	}
+	edge := *e
+	edge.count(c.Failed)
 	if c.HasClient {
-		e.ClientLatency.Record(c.ClientLatency)
+		edge.ClientLatency.Record(c.ClientLatency)
 	}
 	if c.HasServer {
-		e.ServerLatency.Record(c.ServerLatency)
+		edge.ServerLatency.Record(c.ServerLatency)
 	}
 	if g.observer != nil {
-		c.Source, c.Target = e.Source, e.Target
+		c.Source, c.Target = edge.Source, edge.Target
 		g.observer.ObserveCall(c)
 	}
 }

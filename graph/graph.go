@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/meshobs/meshobs/exporters"
@@ -35,7 +36,7 @@ type Edge struct {
 type Graph struct {
 	mu        sync.Mutex
 	nodes     []string
-	nodeSet   map[string]struct{}
+	nodeIdx   map[string]int // index in nodes
 	edges     []*Edge
 	edgeIdx   map[[2]string]*Edge
 	logged    []*Edge // edges with access logs, in the order of their first one
@@ -55,7 +56,7 @@ func WithMaxEdges(n int) Option { return func(g *Graph) { g.maxEdge = n } }
 // New returns an empty Graph.
 func New(opts ...Option) *Graph {
 	g := &Graph{
-		nodeSet: make(map[string]struct{}),
+		nodeIdx: make(map[string]int),
 		edgeIdx: make(map[[2]string]*Edge),
 		tallies: make(map[string]*ServiceTally),
 	}
@@ -78,8 +79,7 @@ func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 			g.addNode(a.Source)
 			g.addNode(a.Target)
 		}
-		g.addNode(a.Service)
-		t = g.tallyLocked(a.Service)
+		t = g.tallyLocked(g.addNode(a.Service))
 	}
 	t.Logged++
 	t.count(a.Status, failed, a.Observed)
@@ -88,12 +88,9 @@ func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 	}
 	e := g.edgeIdx[[2]string{a.Source, a.Target}]
 	if e == nil {
-		g.addNode(a.Source)
-		g.addNode(a.Target)
-		e = g.addCall(a.Source, a.Target, failed)
-	} else {
-		e.count(failed)
+		e = g.edge(g.addNode(a.Source), g.addNode(a.Target))
 	}
+	e.count(failed)
 	if len(e.Logged) == 0 {
 		g.logged = append(g.logged, e)
 	}
@@ -103,15 +100,21 @@ func (g *Graph) ObserveAccessLog(a exporters.AccessLog) {
 	}
 }
 
-func (g *Graph) addNode(name string) {
-	if _, ok := g.nodeSet[name]; ok {
-		return
+// addNode adds a node unless it is there, and returns the graph's own copy
+// of its name: the graph keeps none of the strings it is handed.
+func (g *Graph) addNode(name string) string {
+	if i, ok := g.nodeIdx[name]; ok {
+		return g.nodes[i]
 	}
-	g.nodeSet[name] = struct{}{}
+	name = strings.Clone(name)
+	g.nodeIdx[name] = len(g.nodes)
 	g.nodes = append(g.nodes, name)
+	return name
 }
 
-func (g *Graph) addCall(source, target string, failed bool) *Edge {
+// edge returns the edge source -> target, both the graph's own names,
+// creating it, or the overflow edge when the graph has its fill of edges.
+func (g *Graph) edge(source, target string) *Edge {
 	k := [2]string{source, target}
 	e := g.edgeIdx[k]
 	if e == nil && g.maxEdge > 0 && len(g.edges) >= g.maxEdge {
@@ -124,7 +127,6 @@ func (g *Graph) addCall(source, target string, failed bool) *Edge {
 		g.edgeIdx[k] = e
 		g.edges = append(g.edges, e)
 	}
-	e.count(failed)
 	return e
 }
 

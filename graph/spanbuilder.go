@@ -1,12 +1,13 @@
 package graph
 
 import (
-	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"strings"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	otelsemconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
@@ -55,7 +56,7 @@ type spanConfig struct {
 	peerAttrs    []attribute.Key
 	ttl          time.Duration
 	maxItems     int
-	now          func() time.Time
+	now          func() time.Time // nil: the real clock
 }
 
 // SpanBuilderOption configures a SpanBuilder.
@@ -118,13 +119,12 @@ func WithPairingStore(ttl time.Duration, maxItems int) SpanBuilderOption {
 	}
 }
 
-// WithBuilderClock sets the clock that pairing entries expire by (default time.Now).
+// WithBuilderClock sets the clock that pairing entries expire by (default,
+// and with nil, the real clock). The builder reads it once per span; without
+// this option it reads the real clock's monotonic reading alone, which costs
+// half of time.Now.
 func WithBuilderClock(now func() time.Time) SpanBuilderOption {
-	return func(c *spanConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
+	return func(c *spanConfig) { c.now = now }
 }
 
 // SpanStats counts what a SpanBuilder did with the spans it saw.
@@ -151,15 +151,19 @@ type SpanStats struct {
 	Pending int
 }
 
-// spanFacts is what pairing needs of one span.
+// spanFacts is what pairing needs of one span. Its strings are the
+// span's own until the builder retains the facts (see retain).
 type spanFacts struct {
 	key      spanKey
 	service  string
-	kind     trace.SpanKind
-	failed   bool
-	duration time.Duration
 	peer     string // the virtual node named by its attributes
-	database bool
+	duration time.Duration
+	kind     trace.SpanKind
+	// svc and peerID are the ids of service and peer in the builder's name
+	// table: 0 until looked up, -1 when the table had no room.
+	svc, peerID int32
+	failed      bool
+	database    bool
 }
 
 // SpanBuilder turns spans into calls on a Graph, the way Jaeger and the OTel
@@ -181,20 +185,49 @@ type spanFacts struct {
 // reading the graph at the end of a test.
 //
 // Each span must be observed once. A SpanBuilder is safe for concurrent use.
+// It keeps none of the strings of the spans it is handed: what it retains
+// (pending spans, names) it copies.
 type SpanBuilder struct {
-	cfg spanConfig
-	g   *Graph
+	cfg   spanConfig
+	g     *Graph
+	attrs attrTable
 
 	mu      sync.Mutex
 	pending *pendingStore
 	stats   SpanStats
+	// epoch is the time the pairing store measures time from: when the
+	// builder was made (real clock), or the clock's first reading.
+	epoch   time.Time
+	started bool
 	// virtualized remembers the callers most recently counted as virtual
 	// calls (a FIFO of up to maxItems), so that their callee arriving after
 	// the TTL is not counted a second time.
 	virtualized map[spanKey]struct{}
 	virtFIFO    []spanKey
 	virtNext    int
+
+	// The name table gives the services and virtual nodes the builder
+	// meets a small id and an owned copy of their name (names[id], id 0
+	// unused), and remembers which are nodes of the graph already; edges
+	// caches the graph edge of each (source id, target id), so that a call
+	// costs the graph no name lookups. Both only grow, up to maxNames and
+	// maxCachedEdges: past them, calls take the graph's own lookups.
+	ids     map[string]int32
+	names   []string
+	inGraph []bool
+	edges   map[[2]int32]*Edge
+	user    int32 // the id of UserNode, 0 until needed
+	// recent holds the ids of recently looked-up names by a hash of a few
+	// of their bytes: the spans of one service come in runs, and a string
+	// comparison costs less than a map lookup.
+	recent [16]int32
 }
+
+// Bounds of a SpanBuilder's name table and edge cache.
+const (
+	maxNames       = 1 << 14
+	maxCachedEdges = 1 << 16
+)
 
 // NewSpanBuilder returns a SpanBuilder writing into g. Its defaults are those
 // of the servicegraph connector plus Jaeger's rule: every rule on
@@ -209,15 +242,37 @@ func NewSpanBuilder(g *Graph, opts ...SpanBuilderOption) *SpanBuilder {
 		userNode:     true,
 		ttl:          DefaultPairingTTL,
 		maxItems:     DefaultPairingItems,
-		now:          time.Now,
 	}
 	WithPeerAttributes(DefaultPeerAttributes...)(&c)
 	for _, o := range opts {
 		o(&c)
 	}
-	b := &SpanBuilder{cfg: c, g: g}
+	b := &SpanBuilder{
+		cfg:   c,
+		g:     g,
+		attrs: newAttrTable(c.peerAttrs),
+		ids:   make(map[string]int32),
+		names: []string{""},
+		edges: make(map[[2]int32]*Edge),
+	}
+	b.inGraph = []bool{false}
+	if c.now == nil {
+		b.epoch, b.started = time.Now(), true
+	}
 	b.pending = newPendingStore(c.ttl, c.maxItems, b.onExpire)
 	return b
+}
+
+// elapsed reads the clock, as the time since the builder's epoch.
+func (b *SpanBuilder) elapsed() time.Duration {
+	if b.cfg.now == nil {
+		return time.Since(b.epoch)
+	}
+	now := b.cfg.now()
+	if !b.started {
+		b.epoch, b.started = now, true
+	}
+	return now.Sub(b.epoch)
 }
 
 // Graph returns the graph the builder writes into.
@@ -229,22 +284,24 @@ func (b *SpanBuilder) Graph() *Graph { return b.g }
 func (b *SpanBuilder) ObserveSpan(sp, parent *exporters.Span) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.cfg.now()
+	now := b.elapsed()
 	b.pending.expire(now)
 	b.stats.Spans++
-	s := b.facts(sp)
+	var s spanFacts
+	b.facts(&s, sp)
+	b.name(&s.svc, &s.service)
 	if !sp.Parent.IsValid() && b.cfg.userNode && s.kind == trace.SpanKindServer {
 		// Before the span's own node, so that the source comes first.
 		b.stats.UserCalls++
-		b.g.AddCall(Call{Source: UserNode, Target: s.service, Type: ConnectionVirtualNode,
-			Failed: s.failed, ServerLatency: s.duration, HasServer: true})
+		b.count(Call{Source: UserNode, Target: s.service, Type: ConnectionVirtualNode,
+			Failed: s.failed, ServerLatency: s.duration, HasServer: true}, b.userID(), s.svc)
 	}
-	b.g.AddNode(s.service)
+	b.addNode(s.svc, s.service)
 
 	// Children that arrived first were waiting for this span.
 	called := false
 	if e := b.pending.get(s.key); e != nil {
-		if e.self != nil {
+		if e.hasSelf {
 			// The same caller seen twice (exported twice): count it once.
 			b.stats.Duplicates++
 			return
@@ -256,30 +313,37 @@ func (b *SpanBuilder) ObserveSpan(sp, parent *exporters.Span) {
 	}
 
 	pk := spanKey{s.key.trace, sp.Parent}
-	_, late := b.virtualized[pk]
 	switch {
 	case !sp.Parent.IsValid():
 		// A root span: counted above if it is a call from the user node.
-	case late:
+	case b.late(pk):
 		// Its caller was already counted as a virtual call.
 		b.stats.Late++
 	case parent != nil:
-		p := b.facts(parent)
+		var p spanFacts
+		b.parentFacts(&p, parent)
 		if b.link(&p, &s) {
 			b.settled(pk)
 		}
 	default:
-		if e := b.pending.get(pk); e != nil && e.self != nil {
-			if b.link(e.self, &s) {
-				b.settled(pk)
+		e := b.pending.get(pk)
+		if e != nil && e.hasSelf {
+			if b.link(&e.self, &s) {
+				b.pending.take(pk)
 			}
 			break
 		}
-		if err := b.pending.upsert(pk, now, func(e *pendingEntry) {
-			e.waiting = append(e.waiting, s)
-		}); err != nil {
-			b.stats.Dropped++
+		if e == nil {
+			var err error
+			if e, err = b.pending.insert(pk, now); err != nil {
+				b.stats.Dropped++
+				break
+			}
 		}
+		w := s
+		w.peer = "" // a waiting child's peer is never used
+		b.retain(&w)
+		e.waiting = append(e.waiting, w)
 	}
 
 	if called || !b.cfg.virtualNodes || !isCaller(s.kind) {
@@ -289,9 +353,31 @@ func (b *SpanBuilder) ObserveSpan(sp, parent *exporters.Span) {
 		b.virtualCall(&s)
 		return
 	}
-	if err := b.pending.upsert(s.key, now, func(e *pendingEntry) { e.self = &s }); err != nil {
+	e, err := b.pending.upsert(s.key, now)
+	if err != nil {
 		b.stats.Dropped++
+		return
 	}
+	b.retain(&s)
+	e.self, e.hasSelf = s, true
+}
+
+// userID returns the id of UserNode in the name table.
+func (b *SpanBuilder) userID() int32 {
+	if b.user == 0 {
+		name := UserNode
+		b.name(&b.user, &name)
+	}
+	return b.user
+}
+
+// late reports whether the caller of key k was counted as a virtual call.
+func (b *SpanBuilder) late(k spanKey) bool {
+	if len(b.virtualized) == 0 {
+		return false
+	}
+	_, ok := b.virtualized[k]
+	return ok
 }
 
 // link counts the call parent -> child if a rule makes one of them, and
@@ -302,6 +388,8 @@ func (b *SpanBuilder) link(p, c *spanFacts) bool {
 	if !pair && !(b.cfg.parentChild && p.service != c.service) {
 		return false
 	}
+	b.name(&p.svc, &p.service)
+	b.name(&c.svc, &c.service)
 	call := Call{Source: p.service, Target: c.service, Failed: c.failed}
 	if p.kind == trace.SpanKindProducer || c.kind == trace.SpanKindConsumer {
 		call.Type = ConnectionMessaging
@@ -317,38 +405,124 @@ func (b *SpanBuilder) link(p, c *spanFacts) bool {
 		call.ServerLatency, call.HasServer = c.duration, true
 	}
 	b.stats.Calls++
-	b.g.AddCall(call)
+	b.count(call, p.svc, c.svc)
 	return true
 }
 
-// settled removes the entry of a caller that was waiting for its callee and has found it.
+// settled removes the entry of a caller that was waiting for its callee and
+// has found it. Callers wait only when virtual nodes are on.
 func (b *SpanBuilder) settled(k spanKey) {
-	if e := b.pending.get(k); e != nil && e.self != nil {
+	if !b.cfg.virtualNodes {
+		return
+	}
+	if e := b.pending.get(k); e != nil && e.hasSelf {
 		b.pending.take(k)
 	}
 }
 
 func (b *SpanBuilder) virtualCall(s *spanFacts) {
 	b.stats.VirtualCalls++
+	b.name(&s.peerID, &s.peer)
 	call := Call{Source: s.service, Target: s.peer, Type: ConnectionVirtualNode, Failed: s.failed,
 		ClientLatency: s.duration, HasClient: true}
 	if s.database {
 		call.Type = ConnectionDatabase
 	}
-	b.g.AddCall(call)
+	b.count(call, s.svc, s.peerID)
+}
+
+// count adds c to the graph; src and dst are the ids of its source and
+// target (<= 0 when they have none), whose edge it resolves once.
+func (b *SpanBuilder) count(c Call, src, dst int32) {
+	if src <= 0 || dst <= 0 {
+		b.g.AddCall(c)
+		return
+	}
+	k := [2]int32{src, dst}
+	e, ok := b.edges[k]
+	b.g.addCallVia(&e, c)
+	if !ok && len(b.edges) < maxCachedEdges {
+		b.edges[k] = e
+	}
+}
+
+// addNode adds the service with id and name to the graph, unless the
+// builder knows it is there.
+func (b *SpanBuilder) addNode(id int32, name string) {
+	if id <= 0 {
+		b.g.AddNode(name)
+		return
+	}
+	if !b.inGraph[id] {
+		b.g.AddNode(name)
+		b.inGraph[id] = true
+	}
+}
+
+// name looks *name up in the name table unless *id is known: *id becomes
+// its id and *name the table's own copy, or -1 and unchanged when the
+// table is full.
+func (b *SpanBuilder) name(id *int32, name *string) {
+	if *id != 0 {
+		return
+	}
+	slot := &b.recent[quickHash(*name)%uint(len(b.recent))]
+	if i := *slot; i != 0 && b.names[i] == *name {
+		*id, *name = i, b.names[i]
+		return
+	}
+	if i, ok := b.ids[*name]; ok {
+		*id, *name = i, b.names[i]
+		*slot = i
+		return
+	}
+	if len(b.names) > maxNames {
+		*id = -1
+		return
+	}
+	owned := strings.Clone(*name)
+	*id = int32(len(b.names))
+	b.names = append(b.names, owned)
+	b.inGraph = append(b.inGraph, false)
+	b.ids[owned] = *id
+	*name = owned
+	*slot = *id
+}
+
+// quickHash hashes a name by its length and three of its bytes.
+func quickHash(s string) uint {
+	if s == "" {
+		return 0
+	}
+	return uint(len(s)) + 3*uint(s[0]) + 5*uint(s[len(s)/2]) + 7*uint(s[len(s)-1])
+}
+
+// retain makes f's strings the builder's own, for f to outlive the call
+// that handed over its span.
+func (b *SpanBuilder) retain(f *spanFacts) {
+	b.name(&f.svc, &f.service)
+	if f.svc < 0 {
+		f.service = strings.Clone(f.service)
+	}
+	if f.peer != "" {
+		b.name(&f.peerID, &f.peer)
+		if f.peerID < 0 {
+			f.peer = strings.Clone(f.peer)
+		}
+	}
 }
 
 // onExpire settles one entry that waited its full TTL; b.mu is held.
 func (b *SpanBuilder) onExpire(e *pendingEntry) {
 	b.stats.Orphaned += int64(len(e.waiting))
-	if e.self == nil {
+	if !e.hasSelf {
 		return
 	}
 	if e.self.peer == "" {
 		b.stats.Unnamed++
 		return
 	}
-	b.virtualCall(e.self)
+	b.virtualCall(&e.self)
 	if b.virtualized == nil {
 		b.virtualized = make(map[spanKey]struct{})
 		b.virtFIFO = make([]spanKey, 0, b.cfg.maxItems)
@@ -366,7 +540,7 @@ func (b *SpanBuilder) onExpire(e *pendingEntry) {
 // Expire settles every pairing entry whose TTL has passed by the builder's clock.
 func (b *SpanBuilder) Expire() {
 	b.mu.Lock()
-	b.pending.expire(b.cfg.now())
+	b.pending.expire(b.elapsed())
 	b.mu.Unlock()
 }
 
@@ -387,34 +561,95 @@ func (b *SpanBuilder) Stats() SpanStats {
 	return s
 }
 
-func (b *SpanBuilder) facts(sp *exporters.Span) spanFacts {
-	f := spanFacts{
-		key:      spanKey{sp.TraceID, sp.SpanID},
-		service:  sp.Service,
-		kind:     sp.Kind,
-		failed:   sp.Status == codes.Error,
-		duration: sp.Duration(),
-	}
+// parentFacts fills f with what link needs of a parent span: not its
+// attributes, which the store may not hand over.
+func (b *SpanBuilder) parentFacts(f *spanFacts, sp *exporters.Span) {
+	f.key = spanKey{sp.TraceID, sp.SpanID}
+	f.service = sp.Service
+	f.kind = sp.Kind
+	f.failed = sp.Status == codes.Error
+	f.duration = sp.Duration()
+}
+
+// facts fills f with what pairing needs of sp.
+func (b *SpanBuilder) facts(f *spanFacts, sp *exporters.Span) {
+	b.parentFacts(f, sp)
 	if !isCaller(sp.Kind) || !b.cfg.virtualNodes {
-		return f
+		return
 	}
+	client := sp.Kind == trace.SpanKindClient
 	best := len(b.cfg.peerAttrs)
-	for _, kv := range sp.Attributes {
-		for i, k := range b.cfg.peerAttrs[:best] {
-			if kv.Key == k && kv.Value.Emit() != "" {
-				f.peer, best = kv.Value.Emit(), i
-				break
+	for i := range sp.Attributes {
+		kv := &sp.Attributes[i]
+		r, ok := b.attrs.role(kv.Key)
+		if !ok {
+			continue
+		}
+		if r.peer < best {
+			if v := kv.Value.Emit(); v != "" {
+				f.peer, best = v, r.peer
 			}
 		}
-		if !f.database && sp.Kind == trace.SpanKindClient {
-			for _, k := range databaseAttributes {
-				if kv.Key == k {
-					f.database = true
-				}
-			}
+		if r.database && client {
+			f.database = true
 		}
 	}
-	return f
+}
+
+// attrRole is what an attribute key means to facts: its rank among the
+// peer attributes (len(peerAttrs) if none) and whether it marks a database.
+type attrRole struct {
+	key      attribute.Key
+	peer     int
+	database bool
+}
+
+// attrTable finds the role of an attribute key with a length check and a
+// string comparison or two, instead of comparing the key with every peer
+// and database attribute.
+type attrTable struct {
+	byLen [][]attrRole // roles by key length
+}
+
+func newAttrTable(peerAttrs []attribute.Key) attrTable {
+	var roles []attrRole
+	find := func(k attribute.Key) *attrRole {
+		for i := range roles {
+			if roles[i].key == k {
+				return &roles[i]
+			}
+		}
+		roles = append(roles, attrRole{key: k, peer: len(peerAttrs)})
+		return &roles[len(roles)-1]
+	}
+	for i, k := range peerAttrs {
+		if r := find(k); i < r.peer {
+			r.peer = i
+		}
+	}
+	for _, k := range databaseAttributes {
+		find(k).database = true
+	}
+	var t attrTable
+	for _, r := range roles {
+		for len(t.byLen) <= len(r.key) {
+			t.byLen = append(t.byLen, nil)
+		}
+		t.byLen[len(r.key)] = append(t.byLen[len(r.key)], r)
+	}
+	return t
+}
+
+func (t *attrTable) role(k attribute.Key) (attrRole, bool) {
+	if len(k) >= len(t.byLen) {
+		return attrRole{}, false
+	}
+	for _, r := range t.byLen[len(k)] {
+		if r.key == k {
+			return r, true
+		}
+	}
+	return attrRole{}, false
 }
 
 func isCaller(k trace.SpanKind) bool {

@@ -2,9 +2,11 @@ package graph
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -99,7 +101,7 @@ func TestSpanBuilderStoreFull(t *testing.T) {
 	if s := b.Stats(); s.Dropped != 1 || s.Pending != 2 {
 		t.Fatalf("full store: stats %+v, want 1 dropped, 2 pending", s)
 	}
-	if err := b.pending.upsert(spanKey{span: trace.SpanID{99}}, clk.now(), func(*pendingEntry) {}); err != ErrTooManyItems {
+	if _, err := b.pending.upsert(spanKey{span: trace.SpanID{99}}, b.elapsed()); err != ErrTooManyItems {
 		t.Fatalf("upsert into a full store: %v, want ErrTooManyItems", err)
 	}
 	// Once the TTL has passed, eviction makes room again.
@@ -260,5 +262,126 @@ func BenchmarkSpanBuilder(b *testing.B) {
 				sb.ObserveSpan(&sp, nil)
 			}
 		})
+	}
+}
+
+// volatileSpan copies sp with its service and attribute strings in buf,
+// which the caller overwrites once the builder has seen the span: as an
+// observer may be handed strings that are only valid during the call.
+func volatileSpan(buf *[]byte, sp exporters.Span) exporters.Span {
+	str := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		start := len(*buf)
+		*buf = append(*buf, s...)
+		return unsafe.String(&(*buf)[start], len(s))
+	}
+	sp.Service = str(sp.Service)
+	attrs := make([]attribute.KeyValue, len(sp.Attributes))
+	for i, kv := range sp.Attributes {
+		attrs[i] = attribute.Key(str(string(kv.Key))).String(str(kv.Value.AsString()))
+	}
+	sp.Attributes = attrs
+	return sp
+}
+
+// TestSpanBuilderOwnsItsStrings hands the builder spans whose strings are
+// overwritten after each call: what it keeps (pending spans, the graph's
+// nodes and edges, the names of virtual nodes) must be its own copies.
+func TestSpanBuilderOwnsItsStrings(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(0, 0)}
+	g := New()
+	b := NewSpanBuilder(g, WithBuilderClock(clk.now))
+	buf := make([]byte, 0, 1024) // never grows: every span reuses it
+	observe := func(sp exporters.Span, parent *exporters.Span) {
+		buf = buf[:0]
+		v := volatileSpan(&buf, sp)
+		var p *exporters.Span
+		if parent != nil {
+			pv := volatileSpan(&buf, *parent)
+			pv.Attributes = nil
+			p = &pv
+		}
+		b.ObserveSpan(&v, p)
+		for i := range buf {
+			buf[i] = '#'
+		}
+	}
+	// A server span waits for its client parent; the client span, its
+	// parent held, waits for nothing; a client span with a peer waits for a
+	// callee that never comes, and a database call counts at once.
+	frontend := testSpan("frontend", 1, 1, 0, trace.SpanKindServer)
+	client := testSpan("frontend", 1, 2, 1, trace.SpanKindClient, attribute.String("server.address", "backend.local"))
+	observe(testSpan("backend", 1, 3, 2, trace.SpanKindServer), nil)
+	observe(frontend, nil)
+	observe(client, &frontend)
+	observe(testSpan("backend", 1, 4, 3, trace.SpanKindClient, attribute.String("peer.service", "stripe")), nil)
+	observe(testSpan("backend", 1, 5, 3, trace.SpanKindClient, attribute.String("db.system", "postgresql")), nil)
+	b.Flush()
+	want := "user->frontend:1/0 frontend->backend:1/0 backend->postgresql:1/0 backend->stripe:1/0 "
+	if got := edgeString(g); got != want {
+		t.Errorf("edges %q, want %q", got, want)
+	}
+	if got, want := fmt.Sprint(g.Nodes()), "[backend user frontend postgresql stripe]"; got != want {
+		t.Errorf("nodes %s, want %s", got, want)
+	}
+}
+
+// TestSpanBuilderRealClock checks the default clock, the real one, which
+// the builder reads by its monotonic reading alone: an entry expires once
+// its TTL has passed.
+func TestSpanBuilderRealClock(t *testing.T) {
+	g := New()
+	b := NewSpanBuilder(g, WithPairingStore(time.Millisecond, 10))
+	sp := testSpan("a", 1, 2, 1, trace.SpanKindClient, attribute.String("peer.service", "b"))
+	b.ObserveSpan(&sp, nil)
+	for deadline := time.Now().Add(10 * time.Second); edgeString(g) == ""; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the entry has not expired after 10 s: stats %+v", b.Stats())
+		}
+		runtime.Gosched()
+		b.Expire()
+	}
+	if got, want := edgeString(g), "a->b:1/0 "; got != want {
+		t.Errorf("edges %q, want %q", got, want)
+	}
+}
+
+// TestSpanBuilderPastTheNameTable makes more services than the builder's
+// name table holds: the calls of those past it take the graph's own
+// lookups, and pending spans still keep copies of their strings.
+func TestSpanBuilderPastTheNameTable(t *testing.T) {
+	g := New()
+	b := NewSpanBuilder(g, WithClientServer(false), WithVirtualNodes(false), WithUserNode(false))
+	const pairs = maxNames/2 + 100
+	buf := make([]byte, 0, 64)
+	for i := range pairs {
+		tid := trace.TraceID{byte(i), byte(i >> 8), byte(i >> 16)}
+		// The callee first: it waits for its parent, in another service.
+		for _, sp := range []exporters.Span{
+			testSpan(fmt.Sprintf("callee-%d", i), 0, 2, 1, trace.SpanKindServer),
+			testSpan(fmt.Sprintf("caller-%d", i), 0, 1, 0, trace.SpanKindInternal),
+		} {
+			sp.TraceID = tid
+			buf = buf[:0]
+			v := volatileSpan(&buf, sp)
+			b.ObserveSpan(&v, nil)
+			for j := range buf {
+				buf[j] = '#'
+			}
+		}
+	}
+	edges := g.Edges()
+	if len(edges) != pairs {
+		t.Fatalf("%d edges, want %d", len(edges), pairs)
+	}
+	for i, e := range edges {
+		if want := fmt.Sprintf("caller-%d->callee-%d", i, i); e.Source+"->"+e.Target != want || e.Calls != 1 {
+			t.Fatalf("edge %d: %s->%s (%d calls), want %s", i, e.Source, e.Target, e.Calls, want)
+		}
+	}
+	if len(b.names) != maxNames+1 {
+		t.Errorf("the name table holds %d names, want its bound %d", len(b.names)-1, maxNames)
 	}
 }

@@ -82,7 +82,8 @@ func (t *ServiceTally) count(status int, failed bool, observed time.Time) {
 	b.n++
 }
 
-// tallyLocked returns the tally of service, creating it; g.mu must be held.
+// tallyLocked returns the tally of service, creating it; service is the
+// graph's own name of a node (see addNode); g.mu must be held.
 func (g *Graph) tallyLocked(service string) *ServiceTally {
 	t := g.tallies[service]
 	if t == nil {
@@ -99,8 +100,11 @@ func (g *Graph) tallyLocked(service string) *ServiceTally {
 func (g *Graph) CountRequest(service string, status int, failed bool, observed time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.addNode(service)
-	g.tallyLocked(service).count(status, failed, observed)
+	t := g.tallies[service]
+	if t == nil { // a service with a tally is a node already
+		t = g.tallyLocked(g.addNode(service))
+	}
+	t.count(status, failed, observed)
 }
 
 // Logged returns how many access-log entries service has reported.

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/meshobs/meshobs/otlptrace"
 )
 
 // Consumer takes the data the receivers decode. It is called concurrently; it must not keep
@@ -19,6 +21,19 @@ type Consumer interface {
 	ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, error)
 	// ConsumeMetrics takes the metrics of one request.
 	ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (Outcome, error)
+}
+
+// TraceRequestConsumer is a Consumer that also takes trace requests as
+// package otlptrace decodes them: the receivers then decode OTLP/protobuf
+// trace requests (gRPC and HTTP) with otlptrace instead of pdata, several
+// times cheaper, and call ConsumeTraceRequest. OTLP/JSON still goes through
+// pdata and ConsumeTraces. The consumer must not keep req, nor the slices
+// in it, after it returns (the receivers reuse them); the strings in it
+// stay valid, and keep their request's buffer alive.
+type TraceRequestConsumer interface {
+	Consumer
+	// ConsumeTraceRequest takes the spans of one request.
+	ConsumeTraceRequest(ctx context.Context, req *otlptrace.Request) (Outcome, error)
 }
 
 // Outcome reports items refused inside an otherwise accepted request (OTLP partial success).

@@ -2,10 +2,13 @@ package receiver
 
 import (
 	"context"
+	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/meshobs/meshobs/otlptrace"
 )
 
 // dispatch hands n decoded items to consume and counts the outcome. A
@@ -47,6 +50,18 @@ func (r *Receivers) exportTraces(ctx context.Context, t transport, req ptraceotl
 	}
 	return resp, nil
 }
+
+// exportTraceRequest is exportTraces for a request otlptrace decoded, for a
+// TraceRequestConsumer.
+func (r *Receivers) exportTraceRequest(ctx context.Context, t transport, c TraceRequestConsumer, req *otlptrace.Request) (Outcome, error) {
+	return r.dispatch(t, signalTraces, int64(req.SpanCount()), func() (Outcome, error) {
+		return c.ConsumeTraceRequest(ctx, req)
+	})
+}
+
+// traceRequests holds decoded requests for reuse: a Request that has
+// decoded one of each sender's shapes decodes the next without allocating.
+var traceRequests = sync.Pool{New: func() any { return new(otlptrace.Request) }}
 
 func (r *Receivers) exportLogs(ctx context.Context, t transport, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
 	ld := req.Logs()

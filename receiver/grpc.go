@@ -46,8 +46,16 @@ func (g *grpcReceiver) newServer(tlsCfg *tls.Config) *grpc.Server {
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
+	fast, ok := g.r.consumer.(TraceRequestConsumer)
+	if ok {
+		opts = append(opts, grpc.ForceServerCodecV2(newGRPCCodec()))
+	}
 	s := grpc.NewServer(opts...)
-	ptraceotlp.RegisterGRPCServer(s, &grpcTraces{g: g})
+	if ok {
+		g.registerTraceService(s, fast)
+	} else {
+		ptraceotlp.RegisterGRPCServer(s, &grpcTraces{g: g})
+	}
 	plogotlp.RegisterGRPCServer(s, &grpcLogs{g: g})
 	pmetricotlp.RegisterGRPCServer(s, &grpcMetrics{g: g})
 	return s

@@ -21,6 +21,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/meshobs/meshobs/otlptrace"
 )
 
 // HTTP server limits, set once for every OTLP/HTTP receiver.
@@ -171,8 +173,14 @@ func (h *httpReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		h.fail(w, enc, err)
 		return
 	}
-	resp, err := h.export(req.Context(), sig, enc, buf.Bytes())
-	putBuffer(buf)
+	var resp []byte
+	if c, ok := h.r.consumer.(TraceRequestConsumer); ok && sig == signalTraces && !enc.json {
+		// The decoded strings alias the body: its buffer is not reused.
+		resp, err = h.exportTraceRequest(req.Context(), c, buf.Bytes())
+	} else {
+		resp, err = h.export(req.Context(), sig, enc, buf.Bytes())
+		putBuffer(buf)
+	}
 	if err != nil {
 		h.fail(w, enc, err)
 		return
@@ -229,6 +237,21 @@ func (h *httpReceiver) export(ctx context.Context, sig signal, enc *encoding, bo
 		return nil, fmt.Errorf("receiver: encoding %s response: %w", sig, err)
 	}
 	return out, nil
+}
+
+// exportTraceRequest decodes an OTLP/protobuf trace request with otlptrace
+// and runs it through c, returning the encoded response.
+func (h *httpReceiver) exportTraceRequest(ctx context.Context, c TraceRequestConsumer, body []byte) ([]byte, error) {
+	req := traceRequests.Get().(*otlptrace.Request)
+	defer traceRequests.Put(req)
+	if err := req.Unmarshal(body); err != nil {
+		return nil, malformed(signalTraces, encodingProtobuf, err)
+	}
+	out, err := h.r.exportTraceRequest(ctx, transportHTTP, c, req)
+	if err != nil {
+		return nil, err
+	}
+	return (&traceResponseMsg{out: out}).marshal(), nil
 }
 
 func malformed(sig signal, enc *encoding, err error) error {

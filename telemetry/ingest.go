@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -27,7 +26,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/accesslog"
-	"github.com/meshobs/meshobs/semconv"
 )
 
 // Received data (OTLP) enters the same SDK pipeline as the stdio node's:
@@ -69,70 +67,6 @@ func (r *rejections) outcome(kind string) Outcome {
 		return Outcome{}
 	}
 	return Outcome{Rejected: r.n, Message: fmt.Sprintf("%d %s rejected; the first: %s", r.n, kind, r.first)}
-}
-
-// ConsumeTraces takes received spans. A span without a valid trace id or
-// span id, or whose resource has no service.name, is refused (counted in
-// the Outcome); the others are accepted whole. After Shutdown it returns
-// ErrShutdown and takes nothing.
-func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) (Outcome, error) {
-	if p.isClosed() {
-		return Outcome{}, ErrShutdown
-	}
-	// With no outbound exporter, the span store (and, through it, the graph)
-	// is the only span processor, and it copies what it keeps before OnEnd
-	// returns: one span and one attribute buffer serve every span of the
-	// request. An outbound processor may keep the spans it is handed (a
-	// batch processor does), so each span is then a value of its own.
-	reuse := len(p.spanProcessors) == 1
-	var scratch receivedSpan
-	var prev []attribute.KeyValue // the previous span's attributes; reused: scratch's buffer
-	var rej rejections
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		rs := rss.At(i)
-		service, ok := serviceName(rs.Resource())
-		if !ok {
-			rej.add(countSpans(rs), "a resource without service.name (a span without a service)")
-			continue
-		}
-		res := p.received.resources.get(rs.Resource(), rs.SchemaUrl())
-		p.mu.Lock()
-		svc := p.admitLocked(service)
-		p.mu.Unlock()
-		sss := rs.ScopeSpans()
-		for j := range sss.Len() {
-			ss := sss.At(j)
-			scope := toScope(ss.Scope(), ss.SchemaUrl())
-			stdio := scope.Name == semconv.ScopeName
-			spans := ss.Spans()
-			for k := range spans.Len() {
-				s := spans.At(k)
-				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
-					rej.add(1, fmt.Sprintf("span %q has no valid trace_id or span_id", s.Name()))
-					continue
-				}
-				ro, dst := &scratch, prev[:0]
-				if !reuse {
-					ro, dst = &receivedSpan{}, nil
-				}
-				strs := &p.received.strings
-				strs.mu.Lock()
-				ro.set(s, res, scope, dst, prev, strs)
-				strs.mu.Unlock()
-				if ro.attrs != nil || !reuse {
-					prev = ro.attrs
-				}
-				for _, sp := range p.spanProcessors {
-					sp.OnEnd(ro)
-				}
-				if !stdio && (s.Kind() == ptrace.SpanKindServer || s.Kind() == ptrace.SpanKindConsumer) {
-					p.countSpanRequest(ctx, svc, ro)
-				}
-			}
-		}
-	}
-	return rej.outcome("spans"), nil
 }
 
 func countSpans(rs ptrace.ResourceSpans) int {
@@ -184,10 +118,10 @@ func toResource(r pcommon.Resource, schemaURL string) *resource.Resource {
 }
 
 // receivedShared is what received data shares across requests: their
-// resources and repeated strings.
+// resources and scopes.
 type receivedShared struct {
 	resources resourceCache
-	strings   stringCache
+	scopes    scopeCache
 }
 
 // Bounds of the resourceCache: the resources kept, one per distinct
@@ -209,6 +143,9 @@ type resourceCache struct {
 	m     map[string]*resource.Resource
 	order []string
 	key   []byte // scratch, under mu
+
+	wire      map[string]wireResource // by encoding, for getWire
+	wireOrder []string
 }
 
 // get returns the resource of r with schemaURL, built on first sight.
@@ -287,52 +224,6 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// Bounds of the stringCache: its slots (a power of two), and the longest
-// string shared.
-const (
-	sharedSlots  = 4096
-	maxSharedLen = 128
-)
-
-// stringCache shares the strings received spans repeat (attribute keys, and
-// values such as methods, routes, peers, statements, span names) among the
-// spans the span store keeps: the decoder makes a copy of each per span,
-// which the store would keep as long as the span. It is a direct-mapped
-// table: a string's hash picks its slot, and a different string hashed to
-// the same slot takes it over. A string that recurs finds its copy at the
-// cost of a hash and a comparison; one that does not passes through and is
-// soon overwritten.
-type stringCache struct {
-	mu    sync.Mutex
-	seed  maphash.Seed
-	slots [sharedSlots]sharedString
-}
-
-// sharedString is a slot of the stringCache: the string and its hash, which
-// settles most mismatches without reading the string's bytes (cold memory).
-type sharedString struct {
-	hash uint64
-	s    string
-}
-
-// shareLocked returns the shared copy of s, which becomes the shared copy
-// when there is none. It must be called with c.mu held.
-func (c *stringCache) shareLocked(s string) string {
-	if s == "" || len(s) > maxSharedLen {
-		return s
-	}
-	if c.seed == (maphash.Seed{}) {
-		c.seed = maphash.MakeSeed()
-	}
-	h := maphash.String(c.seed, s)
-	slot := &c.slots[h&(sharedSlots-1)]
-	if slot.hash == h && slot.s == s {
-		return slot.s
-	}
-	*slot = sharedString{h, s}
-	return s
-}
-
 func toScope(s pcommon.InstrumentationScope, schemaURL string) instrumentation.Scope {
 	return instrumentation.Scope{
 		Name: s.Name(), Version: s.Version(), SchemaURL: schemaURL,
@@ -367,25 +258,18 @@ var _ sdktrace.ReadOnlySpan = (*receivedSpan)(nil)
 
 func newReceivedSpan(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope) *receivedSpan {
 	r := &receivedSpan{}
-	r.set(s, res, scope, nil, nil, nil)
+	r.set(s, res, scope, nil)
 	return r
 }
 
-// set makes r the received span s, its attributes appended to attrs; with
-// strs (held locked), its name and its attributes' keys and string values
-// are strs's shared copies, or those of prev, the previous span's
-// attributes (see appendSharedAttributes).
-func (r *receivedSpan) set(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope, attrs, prev []attribute.KeyValue, strs *stringCache) {
+// set makes r the received span s, its attributes appended to attrs.
+func (r *receivedSpan) set(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope, attrs []attribute.KeyValue) {
 	var ts trace.TraceState
 	if raw := s.TraceState().AsRaw(); raw != "" {
 		ts, _ = trace.ParseTraceState(raw)
 	}
-	name := s.Name()
-	if strs != nil {
-		name = strs.shareLocked(name)
-	}
 	*r = receivedSpan{
-		name: name,
+		name: s.Name(),
 		sc: trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
 			// A span that was exported was recorded: sampled, whatever flags its
@@ -395,7 +279,7 @@ func (r *receivedSpan) set(s ptrace.Span, res *resource.Resource, scope instrume
 		kind:         trace.SpanKind(s.Kind()), // the same numbering
 		start:        s.StartTimestamp().AsTime(),
 		end:          s.EndTimestamp().AsTime(),
-		attrs:        appendSharedAttributes(attrs, prev, s.Attributes(), strs),
+		attrs:        appendOTLPAttributes(attrs, s.Attributes()),
 		res:          res,
 		scope:        scope,
 		droppedAttrs: int(s.DroppedAttributesCount()),
@@ -468,39 +352,6 @@ func toAttributes(m pcommon.Map) []attribute.KeyValue {
 		return nil
 	}
 	return appendOTLPAttributes(make([]attribute.KeyValue, 0, m.Len()), m)
-}
-
-// appendSharedAttributes appends the converted attributes of m to dst, their
-// keys and string values shared through strs (held locked) when it is not
-// nil. prev is the previous span's attributes, which dst may overwrite
-// (the same array): spans of one scope mostly repeat the keys, and many
-// values, of the span before at the same positions, and a string
-// comparison is cheaper than a lookup.
-func appendSharedAttributes(dst, prev []attribute.KeyValue, m pcommon.Map, strs *stringCache) []attribute.KeyValue {
-	if strs == nil {
-		return appendOTLPAttributes(dst, m)
-	}
-	dst = slices.Grow(dst, m.Len())
-	for k, v := range m.All() {
-		var before attribute.KeyValue // read before the append can overwrite it
-		if i := len(dst); i < len(prev) {
-			before = prev[i]
-		}
-		key := before.Key
-		if string(key) != k {
-			key = attribute.Key(strs.shareLocked(k))
-		}
-		var av attribute.Value
-		if v.Type() != pcommon.ValueTypeStr {
-			av = toValue(v)
-		} else if str := v.Str(); before.Value.Type() == attribute.STRING && before.Value.AsString() == str {
-			av = before.Value
-		} else {
-			av = attribute.StringValue(strs.shareLocked(str))
-		}
-		dst = append(dst, attribute.KeyValue{Key: key, Value: av})
-	}
-	return dst
 }
 
 // appendOTLPAttributes appends the converted attributes of m to dst.

@@ -142,11 +142,9 @@ func BenchmarkConsumeTraces(b *testing.B) {
 			converted()
 		}
 	})
-	// ConvertReused is Convert as ConsumeTraces does it without an outbound
-	// exporter: one span value and attribute buffer, shared strings.
+	// ConvertReused is Convert into one span value and attribute buffer.
 	b.Run("ConvertReused", func(b *testing.B) {
 		var ro receivedSpan
-		var strs stringCache
 		var buf []attribute.KeyValue
 		b.ReportAllocs()
 		defer perSpan(b, batchSpans)()
@@ -156,10 +154,10 @@ func BenchmarkConsumeTraces(b *testing.B) {
 				for _, ss := range rs.ScopeSpans().All() {
 					scope := toScope(ss.Scope(), ss.SchemaUrl())
 					for _, s := range ss.Spans().All() {
-						strs.mu.Lock()
-						ro.set(s, res, scope, buf[:0], buf, &strs)
-						strs.mu.Unlock()
-						buf = ro.attrs
+						ro.set(s, res, scope, buf[:0])
+						if ro.attrs != nil {
+							buf = ro.attrs
+						}
 					}
 				}
 			}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"math/rand/v2"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -157,7 +155,6 @@ func TestReceivedSpanMatchesTheSnapshot(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var reused receivedSpan
-			var shared stringCache
 			n := 0
 			for _, rs := range td.ResourceSpans().All() {
 				res := toResource(rs.Resource(), rs.SchemaUrl())
@@ -168,7 +165,7 @@ func TestReceivedSpanMatchesTheSnapshot(t *testing.T) {
 						if got := readOnly(newReceivedSpan(s, res, scope)); !reflect.DeepEqual(got, want) {
 							t.Fatalf("span %d: new\n got %v\nwant %v", n, got, want)
 						}
-						reused.set(s, res, scope, reused.attrs[:0], reused.attrs, &shared)
+						reused.set(s, res, scope, reused.attrs[:0])
 						if got := readOnly(&reused); !reflect.DeepEqual(got, want) {
 							t.Fatalf("span %d: reused\n got %v\nwant %v", n, got, want)
 						}
@@ -290,46 +287,5 @@ func TestResourceCache(t *testing.T) {
 	}
 	if len(c.m) != maxResources || len(c.order) != maxResources {
 		t.Errorf("%d resources cached (%d in order), want the bound %d", len(c.m), len(c.order), maxResources)
-	}
-}
-
-// TestStringCache: a repeated string comes back as the first copy seen,
-// long strings are not kept, and a table full of other strings still
-// shares one that recurs.
-func TestStringCache(t *testing.T) {
-	var c stringCache
-	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
-	first := strings.Clone("http.request.method")
-	if got := c.shareLocked(first); !same(got, first) {
-		t.Fatal("the first copy is not the shared one")
-	}
-	if got := c.shareLocked(strings.Clone(first)); !same(got, first) || got != first {
-		t.Fatal("a second copy did not get the shared one")
-	}
-	long := strings.Repeat("x", maxSharedLen+1)
-	c.shareLocked(long)
-	if got := c.shareLocked(strings.Clone(long)); same(got, long) {
-		t.Error("a string over maxSharedLen was shared")
-	}
-	if got := c.shareLocked(""); got != "" {
-		t.Errorf("empty string: %q", got)
-	}
-	recurring := strings.Clone("GET /api/cart")
-	c.shareLocked(recurring)
-	for i := range 10 * sharedSlots {
-		c.shareLocked(strconv.Itoa(i))
-		c.shareLocked(recurring) // takes its slot back if it lost it
-	}
-	if got := c.shareLocked(strings.Clone(recurring)); got != recurring {
-		t.Errorf("got %q", got)
-	}
-	n := 0
-	for _, s := range c.slots {
-		if s.s != "" {
-			n++
-		}
-	}
-	if n > sharedSlots {
-		t.Errorf("%d strings held, bound %d", n, sharedSlots)
 	}
 }

@@ -52,7 +52,6 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
-		now:            time.Now,
 		defaultService: DefaultService,
 		logRetention:   100_000,
 		spanRetention:  100_000,
@@ -77,6 +76,14 @@ type Option func(*config)
 
 // WithClock sets the clock used for timestamps and rate windows (default time.Now).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// clock is the configured clock: time.Now unless WithClock set one.
+func (c *config) clock() func() time.Time {
+	if c.now == nil {
+		return time.Now
+	}
+	return c.now
+}
 
 // WithDefaultService names the service of spans that name none.
 func WithDefaultService(name string) Option {

@@ -166,12 +166,12 @@ func New(opts ...Option) (*Pipeline, error) {
 	graphMetrics, spanMetrics := newTraceMetrics(cfg.maxSeries)
 	p.graph = graph.New(graph.WithMaxEdges(cfg.maxEdges), graph.WithCallObserver(graphMetrics))
 	p.logs = exporters.NewLogStore(exporters.WithLogCapacity(cfg.logRetention), exporters.WithAccessLogObserver(p.graph))
-	clock := graph.WithBuilderClock(cfg.now)
+	clock := graph.WithBuilderClock(cfg.now) // nil: the real clock
 	p.spanGraph = spanRouter{
 		graph:    p.graph,
 		stdio:    graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, StdioSpanGraph, cfg.spanGraph)...),
 		received: graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, ReceivedSpanGraph, cfg.receivedGraph)...),
-		now:      cfg.now,
+		now:      cfg.clock(),
 	}
 	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(spanObservers{p.spanGraph, spanMetrics}))
 
@@ -437,7 +437,7 @@ func (p *Pipeline) record(ctx context.Context, r *Request, exported bool) (int64
 	m.tally.calls.Add(1)
 	p.duration.Record(ctx, r.DurationMs, m.record...)
 
-	now := p.cfg.now()
+	now := p.cfg.clock()()
 	ts := r.Timestamp
 	if ts.IsZero() {
 		ts = now
@@ -517,7 +517,7 @@ func (p *Pipeline) StartSpan(ctx context.Context, r *SpanRequest) (trace.SpanCon
 	if kind == trace.SpanKindUnspecified {
 		kind = trace.SpanKindServer
 	}
-	now := p.cfg.now()
+	now := p.cfg.clock()()
 	attrs := r.Attributes
 	if r.Status != 0 {
 		attrs = append(attrs[:len(attrs):len(attrs)], otelsemconv.HTTPResponseStatusCodeKey.Int(r.Status))

@@ -154,7 +154,7 @@ func (q *Query) Stats(ctx context.Context, r StatsRequest) (*GoldenSignals, erro
 	if err != nil {
 		return nil, err
 	}
-	tallies := p.graph.Tallies(r.Service, p.cfg.now())
+	tallies := p.graph.Tallies(r.Service, p.cfg.clock()())
 	out := &GoldenSignals{Services: make([]ServiceSignals, len(tallies))}
 	for i, t := range tallies {
 		s := ServiceSignals{

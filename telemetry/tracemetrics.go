@@ -110,22 +110,47 @@ var overflowAttribute = attribute.Bool("otel.metric.overflow", true)
 // the span store's lock), so the index needs no lock of its own; the list
 // the collection callback reads is guarded by mu. Past max series, every new
 // key counts on one overflow series.
-type seriesTable[K comparable] struct {
-	index    map[K]*counted
+//
+// In front of the index, recent holds the series last found, by a cheap
+// hash of their key (hash): a hit costs a comparison of keys, no map
+// lookup. Its keys are the index's own (cloned) keys.
+type seriesTable[K tableKey] struct {
+	index    map[K]*series[K]
 	overflow *counted
 	max      int
+	recent   [256]*series[K]
 
 	mu   sync.Mutex
 	list []*counted
 }
 
-func newSeriesTable[K comparable](max int) *seriesTable[K] {
-	return &seriesTable[K]{index: make(map[K]*counted), max: max}
+// tableKey is the key of a seriesTable.
+type tableKey interface {
+	comparable
+	hash() uint // cheap, for the recent array
+}
+
+// series is an entry of a seriesTable: its key, owned, and its counts.
+type series[K tableKey] struct {
+	key K
+	c   *counted
+}
+
+func newSeriesTable[K tableKey](max int) *seriesTable[K] {
+	return &seriesTable[K]{index: make(map[K]*series[K]), max: max}
 }
 
 func (t *seriesTable[K]) lookup(k K) (*counted, bool) {
-	c, ok := t.index[k]
-	return c, ok
+	slot := &t.recent[k.hash()%uint(len(t.recent))]
+	if s := *slot; s != nil && s.key == k {
+		return s.c, true
+	}
+	s, ok := t.index[k]
+	if !ok {
+		return nil, false
+	}
+	*slot = s
+	return s.c, true
 }
 
 // insert adds the series of k (its key strings already cloned) with the
@@ -138,10 +163,11 @@ func (t *seriesTable[K]) insert(k K, kvs ...attribute.KeyValue) *counted {
 		}
 		return t.overflow
 	}
-	c := newCounted(kvs...)
-	t.index[k] = c
-	t.append(c)
-	return c
+	s := &series[K]{key: k, c: newCounted(kvs...)}
+	t.index[k] = s
+	t.recent[k.hash()%uint(len(t.recent))] = s
+	t.append(s.c)
+	return s.c
 }
 
 func (t *seriesTable[K]) append(c *counted) {
@@ -173,6 +199,10 @@ type graphSeries struct {
 	typ            graph.ConnectionType
 }
 
+func (k graphSeries) hash() uint {
+	return quickHash(k.client) + 7*quickHash(k.server) + uint(len(k.typ))
+}
+
 var _ graph.CallObserver = (*graphMetrics)(nil)
 
 // spanMetrics is a SpanObserver that turns every span the span store
@@ -188,6 +218,19 @@ type spanSeries struct {
 	service, name string
 	kind          trace.SpanKind
 	status        codes.Code
+}
+
+func (k spanSeries) hash() uint {
+	return quickHash(k.service) + 7*quickHash(k.name) + 11*uint(k.kind) + 13*uint(k.status)
+}
+
+// quickHash hashes s by its length and three of its bytes: enough to
+// spread the few hundred keys a seriesTable's recent array holds.
+func quickHash(s string) uint {
+	if s == "" {
+		return 0
+	}
+	return uint(len(s)) + 3*uint(s[0]) + 5*uint(s[len(s)/2]) + 7*uint(s[len(s)-1])
 }
 
 var _ exporters.SpanObserver = (*spanMetrics)(nil)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/exporters"
@@ -36,4 +37,103 @@ func BenchmarkTraceMetrics(b *testing.B) {
 			s.ObserveSpan(&sp, nil)
 		}
 	})
+}
+
+// recordingObserver keeps a copy of every span a SpanStore hands its
+// observers, with its parent when the store held it, the parent's
+// attributes left out as the store may leave them.
+type recordingObserver struct{ spans, parents []exporters.Span }
+
+func (r *recordingObserver) ObserveSpan(sp, parent *exporters.Span) {
+	var p exporters.Span
+	if parent != nil {
+		p = *parent
+		p.Attributes = nil
+	}
+	r.spans = append(r.spans, *sp)
+	r.parents = append(r.parents, p)
+}
+
+// BenchmarkTraceObservers is what the span store's observers cost per span
+// of the OTLP mesh batches (BenchmarkConsumeTraces), without the store:
+// Graph is the service graph (its two builders, the request tally and the
+// service-graph metrics), SpanMetrics the span metrics, and
+// Graph+SpanMetrics both, as a Pipeline wires them. The spans and parents
+// are recorded once from a store, then replayed; every pass over them
+// gives their traces new ids.
+func BenchmarkTraceObservers(b *testing.B) {
+	const distinct = 48
+	td := meshBatch(b)
+	rec := &recordingObserver{}
+	store := exporters.NewSpanStore(exporters.WithSpanCapacity(16384), exporters.WithSpanObserver(rec))
+	for i := range distinct {
+		rekey(td, uint64(i+1))
+		for _, rs := range td.ResourceSpans().All() {
+			res := toResource(rs.Resource(), rs.SchemaUrl())
+			for _, ss := range rs.ScopeSpans().All() {
+				scope := toScope(ss.Scope(), ss.SchemaUrl())
+				for _, s := range ss.Spans().All() {
+					store.OnEnd(newReceivedSpan(s, res, scope))
+				}
+			}
+		}
+	}
+	observers := func(b *testing.B) (router spanRouter, spans *spanMetrics) {
+		mp := sdkmetric.NewMeterProvider(append(traceMetricViews(),
+			sdkmetric.WithReader(sdkmetric.NewManualReader()),
+			sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter),
+			sdkmetric.WithCardinalityLimit(DefaultMaxSeries))...)
+		calls, spans := newTraceMetrics(DefaultMaxSeries)
+		if err := initTraceMetrics(mp.Meter(semconv.ScopeName), calls, spans); err != nil {
+			b.Fatal(err)
+		}
+		g := graph.New(graph.WithMaxEdges(DefaultMaxEdges), graph.WithCallObserver(calls))
+		return spanRouter{
+			graph:    g,
+			stdio:    graph.NewSpanBuilder(g, StdioSpanGraph...),
+			received: graph.NewSpanBuilder(g, ReceivedSpanGraph...),
+			now:      time.Now,
+		}, spans
+	}
+	for _, bc := range []struct {
+		name  string
+		graph bool
+		spans bool
+	}{
+		{"Graph", true, false},
+		{"SpanMetrics", false, true},
+		{"Graph+SpanMetrics", true, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			router, spans := observers(b)
+			var obs spanObservers
+			if bc.graph {
+				obs = append(obs, router)
+			}
+			if bc.spans {
+				obs = append(obs, spans)
+			}
+			b.ReportAllocs()
+			defer perSpan(b, batchSpans)()
+			next := 0
+			for pass := byte(1); b.Loop(); {
+				for i := next; i < next+batchSpans; i++ {
+					sp := &rec.spans[i]
+					var parent *exporters.Span
+					if p := &rec.parents[i]; p.SpanID.IsValid() {
+						parent = p
+					}
+					sp.TraceID[15] = pass
+					if parent != nil {
+						parent.TraceID[15] = pass
+					}
+					obs.ObserveSpan(sp, parent)
+				}
+				if next += batchSpans; next == len(rec.spans) {
+					next = 0
+					pass++
+				}
+			}
+		})
+	}
 }

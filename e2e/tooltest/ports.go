@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,7 +17,11 @@ import (
 // FreePorts returns n distinct free TCP ports on 127.0.0.1. Every listener is
 // held until all ports are chosen, then closed, so a process given the ports
 // can bind them (unless someone else takes one first: the Start* functions
-// retry with new ports when that happens).
+// retry with new ports when that happens). The ports are picked at random
+// below the kernel's ephemeral range (ip_local_port_range) when it can be
+// read: the kernel hands ports of that range to every listener on port 0 and
+// every outgoing connection of the machine, which would otherwise take a
+// chosen port before its process binds it.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports, err := freePorts(n)
@@ -32,8 +39,9 @@ func freePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
+	low, high := belowEphemeral()
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := listenFree(low, high)
 		if err != nil {
 			return nil, fmt.Errorf("pick a free port: %w", err)
 		}
@@ -41,6 +49,39 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// belowEphemeral returns the range to pick ports from: [10000, the first
+// ephemeral port), or 0, 0 (let the kernel pick) when that cannot be read or
+// leaves too few ports.
+func belowEphemeral() (low, high int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0
+	}
+	first, err := strconv.Atoi(f[0])
+	if err != nil || first < 12000 {
+		return 0, 0
+	}
+	return 10000, first
+}
+
+// listenFree listens on a free port of [low, high), tried at random, or on
+// port 0 when high is 0 or no port tried is free.
+func listenFree(low, high int) (net.Listener, error) {
+	if high > low {
+		for range 64 {
+			l, err := net.Listen("tcp", Loopback(low+rand.IntN(high-low)))
+			if err == nil {
+				return l, nil
+			}
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Loopback returns "127.0.0.1:port".
