@@ -122,7 +122,7 @@ func (s *LogStore) pushLog(a *AccessLog) {
 		text.n[i] = uint32(len(v))
 		n += uint64(len(v))
 	}
-	e, evicted := s.entries.pushSlot()
+	_, e, evicted := s.entries.reserve()
 	t := &s.text
 	if evicted {
 		t.tail = e.text.off + e.text.size()

@@ -67,18 +67,3 @@ func (r *ring[T]) newestFirst(f func(*T) bool) {
 		}
 	}
 }
-
-// pushSlot makes room for one more element, overwriting the oldest when the
-// ring is full, and returns a pointer to its slot for the caller to fill in
-// place: it still holds the evicted element (evicted true) or the zero
-// value. The slot counts as the newest element from now on.
-func (r *ring[T]) pushSlot() (slot *T, evicted bool) {
-	seq := r.next
-	r.next++
-	c := uint64(cap(r.buf))
-	if uint64(len(r.buf)) < c {
-		r.buf = r.buf[:len(r.buf)+1]
-		return &r.buf[len(r.buf)-1], false
-	}
-	return &r.buf[(seq-1)%c], true
-}
