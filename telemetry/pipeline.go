@@ -123,10 +123,12 @@ type admitted struct {
 	series    seriesCache // the series this service reported lately
 }
 
-// seriesCache is a small direct-mapped cache, per service, of the series
-// in Pipeline.series: a request's series is mostly one its service
-// reported before, and a look here costs less than hashing a seriesKey.
-type seriesCache [16]seriesSlot
+// seriesCache is a small cache, per service, of the series in
+// Pipeline.series: a request's series is mostly one its service reported
+// before, and a look here costs less than hashing a seriesKey. It is
+// two-way set associative: a series may sit in either slot of its pair,
+// the one used last first.
+type seriesCache [32]seriesSlot
 
 // seriesSlot is one cached series of a service: o is nil while empty.
 type seriesSlot struct {
@@ -135,10 +137,31 @@ type seriesSlot struct {
 	o              *seriesOptions
 }
 
-// slot returns the cache slot of a series of the service.
-func (c *seriesCache) slot(source, target uint32, status int) *seriesSlot {
+// lookup returns the cached options of a series of the service, or nil.
+func (c *seriesCache) lookup(source, target uint32, status int) *seriesOptions {
+	pair := c.pair(source, target, status)
+	for i := range pair {
+		if e := pair[i]; e.o != nil && e.source == source && e.target == target && e.status == status {
+			if i == 1 {
+				pair[0], pair[1] = e, pair[0]
+			}
+			return e.o
+		}
+	}
+	return nil
+}
+
+// add caches the options of a series, evicting the one of its pair used least lately.
+func (c *seriesCache) add(source, target uint32, status int, o *seriesOptions) {
+	pair := c.pair(source, target, status)
+	pair[1] = pair[0]
+	pair[0] = seriesSlot{source: source, target: target, status: status, o: o}
+}
+
+func (c *seriesCache) pair(source, target uint32, status int) *[2]seriesSlot {
 	h := (source*0x9e3779b1 ^ target*0x85ebca6b ^ uint32(status)*0xc2b2ae35) * 0x27d4eb2f
-	return &c[h>>28]
+	i := (h >> 28) * 2
+	return (*[2]seriesSlot)(c[i : i+2])
 }
 
 // seriesKey identifies a metric series by admitted-name ids (0: no edge).
@@ -367,12 +390,11 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 	if source != nil {
 		k.source, k.target = source.id, target.id
 	}
-	c := service.series.slot(k.source, k.target, status)
-	if c.o != nil && c.source == k.source && c.target == k.target && c.status == status {
-		return c.o
+	if o := service.series.lookup(k.source, k.target, status); o != nil {
+		return o
 	}
 	if o, ok := p.series[k]; ok {
-		*c = seriesSlot{source: k.source, target: k.target, status: status, o: o}
+		service.series.add(k.source, k.target, status, o)
 		return o
 	}
 	kvs := make([]attribute.KeyValue, 0, 4)
@@ -386,7 +408,7 @@ func (p *Pipeline) measurementLocked(service, source, target *admitted, status i
 		o := &seriesOptions{record: tc.record, tally: tc}
 		p.tallies.add(tc)
 		p.series[k] = o
-		*c = seriesSlot{source: k.source, target: k.target, status: status, o: o}
+		service.series.add(k.source, k.target, status, o)
 		return o
 	}
 	if p.tallies.overflow == nil {
