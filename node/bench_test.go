@@ -135,6 +135,26 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
+	b.Run("node-varied", func(b *testing.B) {
+		// Lines as a mesh sends them: names, paths and numbers vary from
+		// line to line (the single line above repeats every value).
+		lines := make([][]byte, 1024)
+		methods := []string{"GET", "GET", "GET", "POST", "PUT", "DELETE"}
+		for i := range lines {
+			lines[i] = fmt.Appendf(nil, `{"src":"c1","dest":"n1","body":{"type":"record","msg_id":%d,"service":"svc-%d","target_service":"svc-%d","duration_ms":%d.%02d,"status":%d,"method":%q,"path":"/api/v1/r%d"}}`,
+				i+2, i*7%50, i*13%50, i*37%300, i%100, []int{200, 200, 201, 204, 404, 503}[i%6], methods[i*5%len(methods)], i*11%20)
+		}
+		var d decoder
+		var w wireLine
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err, _ := d.decode(lines[i%len(lines)], &w); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 	b.Run("node-goccy", func(b *testing.B) {
 		b.ReportAllocs()
 		var w wireLine

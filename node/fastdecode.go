@@ -12,6 +12,7 @@ import (
 type decoder struct {
 	strs stringCache
 	keys keyPredictor
+	vals [numFields]string // each field's string value on the last line that had one
 
 	// last is the line the previous decode filled on the fast path, set
 	// the fields it filled (see fastDecode): what decode must reset when
@@ -125,7 +126,7 @@ func clearFields(body *wireBody, top *wireLine, set uint32) {
 // perhaps changed w: decodeLine then decodes the line, or explains what is
 // wrong with it.
 func fastDecode(line []byte, w *wireLine, dec *decoder) (set [2]uint32, ok bool) {
-	d := fastDec{b: line, strs: &dec.strs, keys: &dec.keys}
+	d := fastDec{b: line, strs: &dec.strs, keys: &dec.keys, vals: &dec.vals}
 	i := skipWS(line, 0)
 	if i >= len(line) || line[i] != '{' {
 		return set, false
@@ -139,7 +140,8 @@ type fastDec struct {
 	b    []byte
 	strs *stringCache
 	keys *keyPredictor
-	set  [2]uint32 // the fields filled, of the line and of its body
+	vals *[numFields]string // each field's string value of the last line
+	set  [2]uint32          // the fields filled, of the line and of its body
 }
 
 // keyPredictor remembers, for each object level (the line's, and a body
@@ -261,13 +263,13 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 		prev = f
 		switch f {
 		case fType:
-			i = d.str(i, &body.Type)
+			i = d.str(i, &body.Type, fType)
 		case fMsgID:
 			i = d.msgID(i, &body.MsgID)
 		case fNodeID:
-			i = d.str(i, &body.NodeID)
+			i = d.str(i, &body.NodeID, fNodeID)
 		case fService:
-			i = d.str(i, &body.Service)
+			i = d.str(i, &body.Service, fService)
 		case fDurationMs:
 			i = d.num(i, &body.DurationMs)
 		case fStatus:
@@ -275,35 +277,35 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 		case fStatusCode:
 			i = d.num(i, &body.StatusCode)
 		case fTargetService:
-			i = d.str(i, &body.TargetService)
+			i = d.str(i, &body.TargetService, fTargetService)
 		case fTarget:
-			i = d.str(i, &body.Target)
+			i = d.str(i, &body.Target, fTarget)
 		case fDestinationService:
-			i = d.str(i, &body.DestinationService)
+			i = d.str(i, &body.DestinationService, fDestinationService)
 		case fDestination:
-			i = d.str(i, &body.Destination)
+			i = d.str(i, &body.Destination, fDestination)
 		case fSourceService:
-			i = d.str(i, &body.SourceService)
+			i = d.str(i, &body.SourceService, fSourceService)
 		case fSource:
-			i = d.str(i, &body.Source)
+			i = d.str(i, &body.Source, fSource)
 		case fMethod:
-			i = d.str(i, &body.Method)
+			i = d.str(i, &body.Method, fMethod)
 		case fPath:
-			i = d.str(i, &body.Path)
+			i = d.str(i, &body.Path, fPath)
 		case fProtocol:
-			i = d.str(i, &body.Protocol)
+			i = d.str(i, &body.Protocol, fProtocol)
 		case fTraceID:
-			i = d.str(i, &body.TraceID)
+			i = d.str(i, &body.TraceID, fTraceID)
 		case fSpanID:
-			i = d.str(i, &body.SpanID)
+			i = d.str(i, &body.SpanID, fSpanID)
 		case fTimestamp:
 			i = d.raw(i, &body.Timestamp)
 		case fOperation:
-			i = d.str(i, &body.Operation)
+			i = d.str(i, &body.Operation, fOperation)
 		case fParentSpanID:
-			i = d.str(i, &body.ParentSpanID)
+			i = d.str(i, &body.ParentSpanID, fParentSpanID)
 		case fKind:
-			i = d.str(i, &body.Kind)
+			i = d.str(i, &body.Kind, fKind)
 		case fDetail:
 			i = d.boolean(i, &body.Detail)
 		case fRaw:
@@ -311,13 +313,13 @@ func (d *fastDec) object(i int, body *wireBody, top *wireLine) int {
 		case fLimit:
 			i = d.num(i, &body.Limit)
 		case fFormat:
-			i = d.str(i, &body.Format)
+			i = d.str(i, &body.Format, fFormat)
 		case fFilter:
 			i = d.filter(i, &body.Filter)
 		case fSrc:
-			i = d.str(i, &top.Src)
+			i = d.str(i, &top.Src, fSrc)
 		case fDest:
-			i = d.str(i, &top.Dest)
+			i = d.str(i, &top.Dest, fDest)
 		case fBody:
 			switch b[i] {
 			case '{':
@@ -589,15 +591,24 @@ func stopBytes(x uint64) uint64 {
 	return (ctl | x | (q-lowBits)&^q | (bs-lowBits)&^bs | (del-lowBits)&^del) & highBits
 }
 
-// str reads a string or null into s.
-func (d *fastDec) str(i int, s *str) int {
+// str reads a string or null into s, the value of field f.
+func (d *fastDec) str(i int, s *str, f int) int {
 	switch d.b[i] {
 	case '"':
+		// A field mostly repeats its value of the last line (a type, the
+		// envelope's ends, a method): its bytes and closing quote, found
+		// at once, are a plain string equal to it.
+		if v := d.vals[f]; len(v) > 0 && len(d.b)-i > len(v)+1 && d.b[i+1+len(v)] == '"' && string(d.b[i+1:i+1+len(v)]) == v {
+			*s = str(v)
+			return i + 2 + len(v)
+		}
 		end := plainString(d.b, i)
 		if end < 0 {
 			return -1
 		}
-		*s = str(d.strs.get(d.b[i+1 : end-1]))
+		v := d.strs.get(d.b[i+1 : end-1])
+		d.vals[f] = v
+		*s = str(v)
 		return end
 	case 'n':
 		return scanLiteral(d.b, i, "null")
@@ -609,6 +620,10 @@ func (d *fastDec) str(i int, s *str) int {
 func (d *fastDec) num(i int, f *num) int {
 	if d.b[i] == 'n' {
 		return scanLiteral(d.b, i, "null")
+	}
+	if end, v, ok := decimalAt(d.b, i); ok {
+		*f = num(v)
+		return end
 	}
 	end := scanNumber(d.b, i)
 	if end < 0 {
@@ -624,6 +639,55 @@ func (d *fastDec) num(i int, f *num) int {
 	}
 	*f = num(v)
 	return end
+}
+
+// decimalAt scans and converts, in one pass, the number at b[i] when it
+// is one smallDecimal converts: at most 15 digits, without exponent. It
+// returns the index after it and its value, or ok false for anything else
+// (scanNumber and smallDecimal then say what it is).
+func decimalAt(b []byte, i int) (end int, v float64, ok bool) {
+	j := i
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	var m uint64
+	start := j
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && b[j] >= '1' && b[j] <= '9':
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			m = m*10 + uint64(b[j]-'0')
+			j++
+		}
+	default:
+		return 0, 0, false
+	}
+	digits, frac := j-start, 0
+	if j < len(b) && b[j] == '.' {
+		j++
+		fstart := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			m = m*10 + uint64(b[j]-'0')
+			j++
+		}
+		if frac = j - fstart; frac == 0 {
+			return 0, 0, false
+		}
+		digits += frac
+	}
+	if digits > 15 || (j < len(b) && (b[j] == 'e' || b[j] == 'E')) {
+		return 0, 0, false
+	}
+	v = float64(m)
+	if frac > 0 {
+		v /= exactPow10[frac]
+	}
+	if neg {
+		v = -v
+	}
+	return j, v, true
 }
 
 // exactPow10 are the powers of ten a float64 holds exactly.
@@ -703,6 +767,19 @@ func (d *fastDec) scalar(i int) int {
 // msgID reads a scalar into id as its UnmarshalJSON does: anything but an
 // integer or null makes it bad.
 func (d *fastDec) msgID(i int, id *msgID) int {
+	// Mostly a positive integer of a few digits, followed by ',' or '}'.
+	b := d.b
+	if j := i; b[j] >= '1' && b[j] <= '9' {
+		var v int64
+		for j < len(b) && j-i < 18 && b[j] >= '0' && b[j] <= '9' {
+			v = v*10 + int64(b[j]-'0')
+			j++
+		}
+		if j < len(b) && (b[j] == ',' || b[j] == '}') {
+			id.v, id.set = v, true
+			return j
+		}
+	}
 	end := d.scalar(i)
 	if end < 0 {
 		return -1

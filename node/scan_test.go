@@ -3,8 +3,10 @@ package node
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -190,6 +192,43 @@ func TestDecodeIntoReusedLine(t *testing.T) {
 			if fmt.Sprint(rerr) != fmt.Sprint(wrerr) || framed != wframed || !sameRequest(w, want) || w.envelope != want.envelope {
 				t.Fatalf("%s after %s:\n got %v %+v\nwant %v %+v", second, first, rerr, w, wrerr, want)
 			}
+		}
+	}
+}
+
+// TestDecimalAt checks the one-pass conversion against scanNumber and
+// smallDecimal, which it stands in front of: same end, same bits, and it
+// declines what smallDecimal declines.
+func TestDecimalAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const chars = "-0123456789.eE+x,}"
+	for n := range 300_000 {
+		var b []byte
+		if n%2 == 0 { // mostly well-formed: -?int(.frac)?
+			if rng.IntN(4) == 0 {
+				b = append(b, '-')
+			}
+			b = strconv.AppendUint(b, rng.Uint64N(1<<uint(rng.IntN(60)+1)), 10)
+			if rng.IntN(2) == 0 {
+				b = append(b, '.')
+				b = strconv.AppendUint(b, rng.Uint64N(1<<uint(rng.IntN(40)+1)), 10)
+			}
+		}
+		for range rng.IntN(4) {
+			b = append(b, chars[rng.IntN(len(chars))])
+		}
+		if len(b) == 0 {
+			continue
+		}
+		end, v, ok := decimalAt(b, 0)
+		wantEnd := scanNumber(b, 0)
+		var want float64
+		wantOK := wantEnd > 0
+		if wantOK {
+			want, wantOK = smallDecimal(b[:wantEnd])
+		}
+		if ok != wantOK || ok && (end != wantEnd || math.Float64bits(v) != math.Float64bits(want)) {
+			t.Fatalf("decimalAt(%q) = %d, %v, %v; scanNumber and smallDecimal: %d, %v, %v", b, end, v, ok, wantEnd, want, wantOK)
 		}
 	}
 }
