@@ -90,8 +90,10 @@ func (nopSpanProcessor) ForceFlush(context.Context) error                { retur
 // store alone), Store+Graph (with the service graph observing it),
 // Store+Graph+SpanMetrics (every observer), RequestMetrics (the SDK
 // counter and histogram of the server spans), ConsumeTraces without and
-// with an outbound span processor, and DecodeConsume: decode and
-// ConsumeTraces, what a request costs beyond the transport.
+// with an outbound span processor, DecodeConsume: pdata's decoding and
+// ConsumeTraces (the OTLP/JSON path), and DecodeConsumeRequest: otlptrace's
+// decoding and ConsumeTraceRequest, what an OTLP/protobuf request costs
+// beyond the transport.
 func BenchmarkConsumeTraces(b *testing.B) {
 	ctx := context.Background()
 	td := meshBatch(b)
