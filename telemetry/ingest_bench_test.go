@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshobs/meshobs/bench/otlp/meshtrace"
 	"github.com/meshobs/meshobs/exporters"
+	"github.com/meshobs/meshobs/otlptrace"
 )
 
 // batchSpans is the size of the received batches in the benchmarks: the
@@ -89,8 +90,10 @@ func (nopSpanProcessor) ForceFlush(context.Context) error                { retur
 // store alone), Store+Graph (with the service graph observing it),
 // Store+Graph+SpanMetrics (every observer), RequestMetrics (the SDK
 // counter and histogram of the server spans), ConsumeTraces without and
-// with an outbound span processor, and DecodeConsume: decode and
-// ConsumeTraces, what a request costs beyond the transport.
+// with an outbound span processor, DecodeConsume: pdata's decoding and
+// ConsumeTraces (the OTLP/JSON path), and DecodeConsumeRequest: otlptrace's
+// decoding and ConsumeTraceRequest, what an OTLP/protobuf request costs
+// beyond the transport.
 func BenchmarkConsumeTraces(b *testing.B) {
 	ctx := context.Background()
 	td := meshBatch(b)
@@ -265,4 +268,41 @@ func BenchmarkConsumeTraces(b *testing.B) {
 			}
 		}
 	})
+	// What the receivers run for OTLP/protobuf: otlptrace's decoding into a
+	// reused request, and ConsumeTraceRequest.
+	b.Run("DecodeConsumeRequest", func(b *testing.B) {
+		p := newPipeline(b)
+		b.SetBytes(int64(len(raw)))
+		b.ReportAllocs()
+		defer perSpan(b, batchSpans)()
+		var req otlptrace.Request
+		n := uint64(0)
+		for b.Loop() {
+			if err := req.Unmarshal(raw); err != nil {
+				b.Fatal(err)
+			}
+			n++
+			rekeyRequest(&req, n)
+			if _, err := p.ConsumeTraceRequest(ctx, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// rekeyRequest is rekey for a decoded request.
+func rekeyRequest(req *otlptrace.Request, n uint64) {
+	for i := range req.ResourceSpans {
+		for j := range req.ResourceSpans[i].ScopeSpans {
+			spans := req.ResourceSpans[i].ScopeSpans[j].Spans
+			for k := range spans {
+				s := &spans[k]
+				s.TraceID[0], s.TraceID[1], s.TraceID[2], s.TraceID[3] = byte(n), byte(n>>8), byte(n>>16), byte(n>>24)
+				s.SpanID[0], s.SpanID[1] = byte(n), byte(n>>8)
+				if s.ParentSpanID != [8]byte{} {
+					s.ParentSpanID[0], s.ParentSpanID[1] = byte(n), byte(n>>8)
+				}
+			}
+		}
+	}
 }
