@@ -243,8 +243,8 @@ func (s *LogStore) ingest(r *sdklog.Record) {
 }
 
 // Recent returns up to limit of the newest retained entries matching f,
-// oldest first. Entries without an edge match only a filter without
-// Source and Target.
+// oldest first, their times in UTC. Entries without an edge match only a
+// filter without Source and Target.
 func (s *LogStore) Recent(f LogFilter, limit int) []AccessLog {
 	out := make([]AccessLog, 0, min(limit, 1024))
 	if limit <= 0 {

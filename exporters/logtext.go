@@ -1,6 +1,7 @@
 package exporters
 
 import (
+	"math"
 	"math/bits"
 	"time"
 
@@ -64,6 +65,9 @@ func unixTimeOf(t time.Time) unixTime { return unixTime{sec: t.Unix(), nsec: int
 // time returns the instant in UTC; the zero time.Time comes back as the zero time.Time.
 func (u unixTime) time() time.Time { return time.Unix(u.sec, int64(u.nsec)).UTC() }
 
+// maxTextLen is the longest string an entry keeps (its lengths are uint32s).
+var maxTextLen uint64 = math.MaxUint32
+
 // minTextBytes is the smallest arena: it grows as the entries need.
 const minTextBytes = 4 << 10
 
@@ -119,8 +123,11 @@ func (s *LogStore) pushLog(a *AccessLog) {
 	var text textRef
 	var n uint64
 	for i, v := range strs {
-		text.n[i] = uint32(len(v))
-		n += uint64(len(v))
+		if uint64(len(v)) > maxTextLen { // an attribute of 4 GiB: keep what a length holds
+			strs[i] = v[:maxTextLen]
+		}
+		text.n[i] = uint32(len(strs[i]))
+		n += uint64(text.n[i])
 	}
 	_, e, evicted := s.entries.reserve()
 	t := &s.text
