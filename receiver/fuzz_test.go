@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -39,9 +40,15 @@ func FuzzHTTPHandler(f *testing.F) {
 		}
 		return Outcome{Rejected: int64(n / 2), Message: "half"}, nil
 	}}
-	r, err := New(Config{OTLP: OTLPConfig{Protocols: Protocols{HTTP: &HTTPConfig{
+	cfg := Config{OTLP: OTLPConfig{Protocols: Protocols{HTTP: &HTTPConfig{
 		Endpoint: "127.0.0.1:0", MaxRequestBodySize: 64 << 10,
-	}}}}, c)
+	}}}}
+	r, err := New(cfg, c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The same requests through the otlptrace path must be answered alike.
+	fast, err := New(cfg, fastConsumer{&fakeConsumer{behave: c.behave}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,8 +67,15 @@ func FuzzHTTPHandler(f *testing.F) {
 		}
 		before := r.Stats()
 		rec := httptest.NewRecorder()
-		r.http.ServeHTTP(rec, req)
+		r.http.ServeHTTP(rec, req.Clone(req.Context()))
 		after := r.Stats()
+		frec := httptest.NewRecorder()
+		freq := req.Clone(req.Context())
+		freq.Body = io.NopCloser(bytes.NewReader(sent))
+		fast.http.ServeHTTP(frec, freq)
+		if frec.Code != rec.Code || (rec.Code == 200 && !bytes.Equal(frec.Body.Bytes(), rec.Body.Bytes())) {
+			t.Fatalf("pdata path answered %d %x, otlptrace path %d %x", rec.Code, rec.Body.Bytes(), frec.Code, frec.Body.Bytes())
+		}
 
 		code := rec.Code
 		switch code {
