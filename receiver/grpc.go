@@ -14,6 +14,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
+// grpcReadBufferSize is the size of each connection's read buffer.
+const grpcReadBufferSize = 512 << 10
+
 // exportMethods are the OTLP/gRPC methods the concurrency bound applies to.
 var exportMethods = map[string]bool{
 	"/opentelemetry.proto.collector.trace.v1.TraceService/Export":     true,
@@ -41,6 +44,10 @@ func newGRPCReceiver(r *Receivers, cfg GRPCConfig) *grpcReceiver {
 func (g *grpcReceiver) newServer(tlsCfg *tls.Config) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(g.cfg.MaxRecvMsgSizeMiB << 20),
+		// The OTel Collector's default (configgrpc read_buffer_size): a batch
+		// of spans is tens to hundreds of KiB, read in a few syscalls
+		// rather than in 32 KiB steps.
+		grpc.ReadBufferSize(grpcReadBufferSize),
 		grpc.InTapHandle(g.admit),
 	}
 	if tlsCfg != nil {
