@@ -14,9 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -69,14 +67,6 @@ func (r *rejections) outcome(kind string) Outcome {
 	return Outcome{Rejected: r.n, Message: fmt.Sprintf("%d %s rejected; the first: %s", r.n, kind, r.first)}
 }
 
-func countSpans(rs ptrace.ResourceSpans) int {
-	n := 0
-	for i := range rs.ScopeSpans().Len() {
-		n += rs.ScopeSpans().At(i).Spans().Len()
-	}
-	return n
-}
-
 // countSpanRequest counts a received server or consumer span as one
 // request of its service through the SDK's counter and histogram, as a
 // record is counted (the graph's tally comes from the span store).
@@ -105,76 +95,72 @@ func spanStatus(attrs []attribute.KeyValue) int {
 	return 0
 }
 
-func serviceName(r pcommon.Resource) (string, bool) {
-	v, ok := r.Attributes().Get(string(otelsemconv.ServiceNameKey))
-	if !ok || v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
-		return "", false
-	}
-	return v.Str(), true
-}
-
 func toResource(r pcommon.Resource, schemaURL string) *resource.Resource {
 	return resource.NewWithAttributes(schemaURL, toAttributes(r.Attributes())...)
 }
 
 // receivedShared is what received data shares across requests: their
-// resources and scopes.
+// resources and scopes, each built once per distinct encoding. Every
+// request repeats its senders' resources; building each anew costs an
+// attribute set per resource per request, and the span store, which caches
+// service names by resource pointer, would see a new pointer every time.
 type receivedShared struct {
-	resources resourceCache
-	scopes    scopeCache
+	resources     keyedCache[*resource.Resource] // of received logs (pdata)
+	wireResources keyedCache[wireResource]       // of received spans (otlptrace)
+	scopes        keyedCache[instrumentation.Scope]
 }
 
-// Bounds of the resourceCache: the resources kept, one per distinct
-// resource (past it the oldest is dropped), and the largest resource kept,
-// by the size of its key (a larger one is built for its request alone), so
-// that the cache holds a few MiB at most whatever senders send.
+// Bounds of a keyedCache: the values kept, one per distinct key (past it
+// the oldest is dropped), and the largest key kept (a larger one's value is
+// built for its request alone), so that a cache holds a few MiB at most
+// whatever senders send.
 const (
 	maxResources        = 1024
 	maxResourceKeyBytes = 8 << 10
 )
 
-// resourceCache hands out one *resource.Resource per distinct received
-// resource. Every request repeats its senders' resources; building each
-// anew costs an attribute set per resource per request, and the span
-// store, which caches service names by resource pointer, would see a new
-// pointer every time.
-type resourceCache struct {
+// keyedCache hands out one value per distinct key, built on first sight.
+type keyedCache[V any] struct {
 	mu    sync.Mutex
-	m     map[string]*resource.Resource
+	m     map[string]V
 	order []string
 	key   []byte // scratch, under mu
-
-	wire      map[string]wireResource // by encoding, for getWire
-	wireOrder []string
 }
 
-// get returns the resource of r with schemaURL, built on first sight.
-func (c *resourceCache) get(r pcommon.Resource, schemaURL string) *resource.Resource {
+// get returns the value of the key appendKey appends, built by build when
+// the cache does not hold it.
+func (c *keyedCache[V]) get(appendKey func([]byte) []byte, build func() V) V {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.key = appendString(c.key[:0], schemaURL)
-	c.key = appendMapKey(c.key, r.Attributes())
-	if res, ok := c.m[string(c.key)]; ok {
-		return res
+	c.key = appendKey(c.key[:0])
+	if v, ok := c.m[string(c.key)]; ok {
+		return v
 	}
+	v := build()
 	if len(c.key) > maxResourceKeyBytes {
 		if cap(c.key) > 2*maxResourceKeyBytes {
 			c.key = nil // do not keep a large scratch buffer either
 		}
-		return toResource(r, schemaURL)
+		return v
 	}
 	if c.m == nil {
-		c.m = make(map[string]*resource.Resource)
+		c.m = make(map[string]V)
 	}
 	if len(c.order) >= maxResources {
 		delete(c.m, c.order[0])
 		c.order = c.order[1:]
 	}
-	res := toResource(r, schemaURL)
 	k := string(c.key)
-	c.m[k] = res
+	c.m[k] = v
 	c.order = append(c.order, k)
-	return res
+	return v
+}
+
+// resource returns the SDK resource of a received pdata resource.
+func (s *receivedShared) resource(r pcommon.Resource, schemaURL string) *resource.Resource {
+	return s.resources.get(func(b []byte) []byte {
+		return appendMapKey(appendString(b, schemaURL), r.Attributes())
+	}, func() *resource.Resource { return toResource(r, schemaURL) })
 }
 
 // appendMapKey appends an encoding of m that tells apart any two maps that
@@ -255,72 +241,6 @@ type receivedSpan struct {
 }
 
 var _ sdktrace.ReadOnlySpan = (*receivedSpan)(nil)
-
-func newReceivedSpan(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope) *receivedSpan {
-	r := &receivedSpan{}
-	r.set(s, res, scope, nil)
-	return r
-}
-
-// set makes r the received span s, its attributes appended to attrs.
-func (r *receivedSpan) set(s ptrace.Span, res *resource.Resource, scope instrumentation.Scope, attrs []attribute.KeyValue) {
-	var ts trace.TraceState
-	if raw := s.TraceState().AsRaw(); raw != "" {
-		ts, _ = trace.ParseTraceState(raw)
-	}
-	*r = receivedSpan{
-		name: s.Name(),
-		sc: trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: trace.TraceID(s.TraceID()), SpanID: trace.SpanID(s.SpanID()),
-			// A span that was exported was recorded: sampled, whatever flags its
-			// sender set (many set none), or the batch processors would drop it.
-			TraceFlags: trace.TraceFlags(s.Flags()&0xff) | trace.FlagsSampled, TraceState: ts,
-		}),
-		kind:         trace.SpanKind(s.Kind()), // the same numbering
-		start:        s.StartTimestamp().AsTime(),
-		end:          s.EndTimestamp().AsTime(),
-		attrs:        appendOTLPAttributes(attrs, s.Attributes()),
-		res:          res,
-		scope:        scope,
-		droppedAttrs: int(s.DroppedAttributesCount()),
-		droppedEv:    int(s.DroppedEventsCount()),
-		droppedLn:    int(s.DroppedLinksCount()),
-	}
-	if len(r.attrs) == 0 {
-		r.attrs = nil // as the snapshot has it
-	}
-	if !s.ParentSpanID().IsEmpty() {
-		r.parent = trace.NewSpanContext(trace.SpanContextConfig{
-			TraceID: r.sc.TraceID(), SpanID: trace.SpanID(s.ParentSpanID()), Remote: true, TraceFlags: r.sc.TraceFlags(),
-		})
-	}
-	switch s.Status().Code() {
-	case ptrace.StatusCodeError:
-		r.status = sdktrace.Status{Code: codes.Error, Description: s.Status().Message()}
-	case ptrace.StatusCodeOk:
-		r.status = sdktrace.Status{Code: codes.Ok}
-	}
-	if evs := s.Events(); evs.Len() > 0 {
-		r.events = make([]sdktrace.Event, evs.Len())
-		for i := range evs.Len() {
-			e := evs.At(i)
-			r.events[i] = sdktrace.Event{Name: e.Name(), Attributes: toAttributes(e.Attributes()),
-				DroppedAttributeCount: int(e.DroppedAttributesCount()), Time: e.Timestamp().AsTime()}
-		}
-	}
-	if ls := s.Links(); ls.Len() > 0 {
-		r.links = make([]sdktrace.Link, ls.Len())
-		for i := range ls.Len() {
-			l := ls.At(i)
-			lts, _ := trace.ParseTraceState(l.TraceState().AsRaw())
-			r.links[i] = sdktrace.Link{
-				SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID(l.TraceID()),
-					SpanID: trace.SpanID(l.SpanID()), TraceState: lts, TraceFlags: trace.TraceFlags(l.Flags() & 0xff), Remote: true}),
-				Attributes: toAttributes(l.Attributes()), DroppedAttributeCount: int(l.DroppedAttributesCount()),
-			}
-		}
-	}
-}
 
 // The methods of sdktrace.ReadOnlySpan.
 
@@ -405,7 +325,7 @@ func (p *Pipeline) ConsumeLogs(ctx context.Context, ld plog.Logs) (Outcome, erro
 		rl := rls.At(i)
 		var res *resource.Resource
 		if forward {
-			res = p.received.resources.get(rl.Resource(), rl.SchemaUrl())
+			res = p.received.resource(rl.Resource(), rl.SchemaUrl())
 		}
 		sls := rl.ScopeLogs()
 		for j := range sls.Len() {

@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/meshobs/meshobs/bench/otlp/meshtrace"
@@ -85,7 +84,7 @@ func (nopSpanProcessor) ForceFlush(context.Context) error                { retur
 
 // BenchmarkConsumeTraces is the receiver path of one 512-span OTLP request
 // after the network, step by step and whole: Decode (protobuf to pdata),
-// Convert (pdata to the SDK's read-only spans, one value each, as with an
+// Convert (otlptrace's decoded spans to the SDK's read-only spans, one value each, as with an
 // outbound exporter) and ConvertReused (as without one), Store (the span
 // store alone), Store+Graph (with the service graph observing it),
 // Store+Graph+SpanMetrics (every observer), RequestMetrics (the SDK
@@ -101,21 +100,39 @@ func BenchmarkConsumeTraces(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// converted returns the SDK spans of td, in order, and the server ones.
-	converted := func() (all, servers []sdktrace.ReadOnlySpan) {
-		for _, rs := range td.ResourceSpans().All() {
-			res := toResource(rs.Resource(), rs.SchemaUrl())
-			for _, ss := range rs.ScopeSpans().All() {
-				scope := toScope(ss.Scope(), ss.SchemaUrl())
-				for _, s := range ss.Spans().All() {
-					ro := newReceivedSpan(s, res, scope)
-					all = append(all, ro)
-					if s.Kind() == ptrace.SpanKindServer {
-						servers = append(servers, ro)
+	var wire otlptrace.Request
+	if err := wire.Unmarshal(raw); err != nil {
+		b.Fatal(err)
+	}
+	var shared receivedShared
+	// convert hands f every span of the decoded request as the SDK span
+	// ConsumeTraceRequest makes of it: a value of its own (own) or ro.
+	convert := func(own bool, ro *receivedSpan, f func(*receivedSpan, *otlptrace.Span)) {
+		for i := range wire.ResourceSpans {
+			rs := &wire.ResourceSpans[i]
+			res := shared.wireResource(&rs.Resource, rs.SchemaURL).res
+			for j := range rs.ScopeSpans {
+				ss := &rs.ScopeSpans[j]
+				scope := shared.scope(&ss.Scope, ss.SchemaURL)
+				for k := range ss.Spans {
+					s := &ss.Spans[k]
+					if own {
+						ro = &receivedSpan{}
 					}
+					ro.setWire(s, res, scope, own)
+					f(ro, s)
 				}
 			}
 		}
+	}
+	// converted returns the SDK spans of td, in order, and the server ones.
+	converted := func() (all, servers []sdktrace.ReadOnlySpan) {
+		convert(true, nil, func(ro *receivedSpan, s *otlptrace.Span) {
+			all = append(all, ro)
+			if s.Kind == int32(ptrace.SpanKindServer) {
+				servers = append(servers, ro)
+			}
+		})
 		return all, servers
 	}
 	newPipeline := func(b *testing.B, opts ...Option) *Pipeline {
@@ -145,25 +162,14 @@ func BenchmarkConsumeTraces(b *testing.B) {
 			converted()
 		}
 	})
-	// ConvertReused is Convert into one span value and attribute buffer.
+	// ConvertReused is Convert into one span value, its attributes the
+	// request's own.
 	b.Run("ConvertReused", func(b *testing.B) {
 		var ro receivedSpan
-		var buf []attribute.KeyValue
 		b.ReportAllocs()
 		defer perSpan(b, batchSpans)()
 		for b.Loop() {
-			for _, rs := range td.ResourceSpans().All() {
-				res := toResource(rs.Resource(), rs.SchemaUrl())
-				for _, ss := range rs.ScopeSpans().All() {
-					scope := toScope(ss.Scope(), ss.SchemaUrl())
-					for _, s := range ss.Spans().All() {
-						ro.set(s, res, scope, buf[:0])
-						if ro.attrs != nil {
-							buf = ro.attrs
-						}
-					}
-				}
-			}
+			convert(false, &ro, func(*receivedSpan, *otlptrace.Span) {})
 		}
 	})
 	// The store and the graph see each span once: distinct batches,

@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -18,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meshobs/meshobs/bench/otlp/meshtrace"
+	"github.com/meshobs/meshobs/otlptrace"
 )
 
 // snapshotSpan is the conversion ConsumeTraces made before receivedSpan,
@@ -162,10 +164,10 @@ func TestReceivedSpanMatchesTheSnapshot(t *testing.T) {
 					scope := toScope(ss.Scope(), ss.SchemaUrl())
 					for _, s := range ss.Spans().All() {
 						want := readOnly(snapshotSpan(s, res, scope))
-						if got := readOnly(newReceivedSpan(s, res, scope)); !reflect.DeepEqual(got, want) {
+						if got := readOnly(newReceivedSpan(t, s, res, scope)); !reflect.DeepEqual(got, want) {
 							t.Fatalf("span %d: new\n got %v\nwant %v", n, got, want)
 						}
-						reused.set(s, res, scope, reused.attrs[:0])
+						reused.setWire(wireSpan(t, s), res, scope, false)
 						if got := readOnly(&reused); !reflect.DeepEqual(got, want) {
 							t.Fatalf("span %d: reused\n got %v\nwant %v", n, got, want)
 						}
@@ -186,7 +188,7 @@ func TestReceivedSpanMatchesTheSnapshot(t *testing.T) {
 // an exporter.
 func TestReceivedSpanImplementsEveryMethod(t *testing.T) {
 	iface := reflect.TypeFor[sdktrace.ReadOnlySpan]()
-	v := reflect.ValueOf(newReceivedSpan(oddSpans().ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1),
+	v := reflect.ValueOf(newReceivedSpan(t, oddSpans().ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1),
 		resource.Empty(), instrumentation.Scope{Name: "s"}))
 	called := 0
 	for i := range iface.NumMethod() {
@@ -229,7 +231,7 @@ func TestConsumeTracesReusesNothingAnExporterKeeps(t *testing.T) {
 	}
 	i := 0
 	for _, rs := range td.ResourceSpans().All() {
-		res := p.received.resources.get(rs.Resource(), rs.SchemaUrl())
+		res := toResource(rs.Resource(), rs.SchemaUrl())
 		for _, ss := range rs.ScopeSpans().All() {
 			scope := toScope(ss.Scope(), ss.SchemaUrl())
 			for _, s := range ss.Spans().All() {
@@ -245,7 +247,7 @@ func TestConsumeTracesReusesNothingAnExporterKeeps(t *testing.T) {
 // TestResourceCache: equal resources share one SDK resource, different ones
 // (a value, a type, the schema URL) do not, and the cache stays bounded.
 func TestResourceCache(t *testing.T) {
-	var c resourceCache
+	var c receivedShared
 	// mk makes a resource of service.name and one more attribute, in this
 	// order (FromRaw would follow a Go map's random order).
 	mk := func(service string, v any) pcommon.Resource {
@@ -256,15 +258,15 @@ func TestResourceCache(t *testing.T) {
 		}
 		return r
 	}
-	a := c.get(mk("a", 1), "")
-	if c.get(mk("a", 1), "") != a {
+	a := c.resource(mk("a", 1), "")
+	if c.resource(mk("a", 1), "") != a {
 		t.Error("an equal resource got a resource of its own")
 	}
 	for name, other := range map[string]*resource.Resource{
-		"value":  c.get(mk("a", 2), ""),
-		"type":   c.get(mk("a", "1"), ""),
-		"schema": c.get(mk("a", 1), "https://opentelemetry.io/schemas/1.37.0"),
-		"nested": c.get(mk("a", []any{1}), ""),
+		"value":  c.resource(mk("a", 2), ""),
+		"type":   c.resource(mk("a", "1"), ""),
+		"schema": c.resource(mk("a", 1), "https://opentelemetry.io/schemas/1.37.0"),
+		"nested": c.resource(mk("a", []any{1}), ""),
 	} {
 		if other == a {
 			t.Errorf("a resource differing in its %s shares the first one's", name)
@@ -273,19 +275,43 @@ func TestResourceCache(t *testing.T) {
 	if v, _ := a.Set().Value("service.name"); v.AsString() != "a" || a.Len() != 2 {
 		t.Errorf("resource %v", a.Attributes())
 	}
-	if len(c.m) != 5 {
-		t.Fatalf("%d resources cached, want 5", len(c.m))
+	if len(c.resources.m) != 5 {
+		t.Fatalf("%d resources cached, want 5", len(c.resources.m))
 	}
 	big := strings.Repeat("x", maxResourceKeyBytes)
-	if b1, b2 := c.get(mk("big", big), ""), c.get(mk("big", big), ""); b1 == b2 || len(c.m) != 5 {
-		t.Errorf("a resource over maxResourceKeyBytes was cached (%d cached)", len(c.m))
+	if b1, b2 := c.resource(mk("big", big), ""), c.resource(mk("big", big), ""); b1 == b2 || len(c.resources.m) != 5 {
+		t.Errorf("a resource over maxResourceKeyBytes was cached (%d cached)", len(c.resources.m))
 	} else if v, _ := b1.Set().Value("service.name"); v.AsString() != "big" {
 		t.Errorf("big resource %v", b1.Attributes())
 	}
 	for i := range maxResources + 10 {
-		c.get(mk("s", i), "")
+		c.resource(mk("s", i), "")
 	}
-	if len(c.m) != maxResources || len(c.order) != maxResources {
-		t.Errorf("%d resources cached (%d in order), want the bound %d", len(c.m), len(c.order), maxResources)
+	if len(c.resources.m) != maxResources || len(c.resources.order) != maxResources {
+		t.Errorf("%d resources cached (%d in order), want the bound %d", len(c.resources.m), len(c.resources.order), maxResources)
 	}
+}
+
+// wireSpan is the received span s as otlptrace decodes it, encoded alone.
+func wireSpan(tb testing.TB, s ptrace.Span) *otlptrace.Span {
+	tb.Helper()
+	td := ptrace.NewTraces()
+	s.CopyTo(td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty())
+	raw, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var req otlptrace.Request
+	if err := req.Unmarshal(raw); err != nil {
+		tb.Fatal(err)
+	}
+	return &req.ResourceSpans[0].ScopeSpans[0].Spans[0]
+}
+
+// newReceivedSpan is what ConsumeTraceRequest makes of the received span s
+// under res and scope, as a value of its own.
+func newReceivedSpan(tb testing.TB, s ptrace.Span, res *resource.Resource, scope instrumentation.Scope) *receivedSpan {
+	r := &receivedSpan{}
+	r.setWire(wireSpan(tb, s), res, scope, true)
+	return r
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -61,8 +60,8 @@ func (p *Pipeline) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Reque
 	var rej rejections
 	for i := range req.ResourceSpans {
 		rs := &req.ResourceSpans[i]
-		res, service := p.received.resources.getWire(&rs.Resource, rs.SchemaURL)
-		if service == "" {
+		wr := p.received.wireResource(&rs.Resource, rs.SchemaURL)
+		if wr.service == "" {
 			n := 0
 			for j := range rs.ScopeSpans {
 				n += len(rs.ScopeSpans[j].Spans)
@@ -71,11 +70,11 @@ func (p *Pipeline) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Reque
 			continue
 		}
 		p.mu.Lock()
-		svc := p.admitLocked(service)
+		svc := p.admitLocked(wr.service)
 		p.mu.Unlock()
 		for j := range rs.ScopeSpans {
 			ss := &rs.ScopeSpans[j]
-			scope := p.received.scopes.get(&ss.Scope, ss.SchemaURL)
+			scope := p.received.scope(&ss.Scope, ss.SchemaURL)
 			stdio := scope.Name == semconv.ScopeName
 			for k := range ss.Spans {
 				s := &ss.Spans[k]
@@ -87,7 +86,7 @@ func (p *Pipeline) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Reque
 				if !reuse {
 					ro = &receivedSpan{}
 				}
-				ro.setWire(s, res, scope, !reuse)
+				ro.setWire(s, wr.res, scope, !reuse)
 				for _, sp := range p.spanProcessors {
 					sp.OnEnd(ro)
 				}
@@ -210,82 +209,37 @@ func cloneValue(v attribute.Value) attribute.Value {
 	return v
 }
 
-// getWire returns the resource of a decoded one and its service.name ("" if
-// it has none), built on first sight; the cache key is its encoding.
-func (c *resourceCache) getWire(r *otlptrace.Resource, schemaURL string) (*resource.Resource, string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.key = appendString(c.key[:0], schemaURL)
-	c.key = append(c.key, r.Raw...)
-	if e, ok := c.wire[string(c.key)]; ok {
-		return e.res, e.service
-	}
-	res := resource.NewWithAttributes(schemaURL, cloneAttributes(r.Attributes)...)
-	var service string
-	if v, ok := res.Set().Value(otelsemconv.ServiceNameKey); ok && v.Type() == attribute.STRING {
-		service = v.AsString()
-	}
-	if len(c.key) > maxResourceKeyBytes {
-		if cap(c.key) > 2*maxResourceKeyBytes {
-			c.key = nil // do not keep a large scratch buffer either
-		}
-		return res, service
-	}
-	if c.wire == nil {
-		c.wire = make(map[string]wireResource)
-	}
-	if len(c.wireOrder) >= maxResources {
-		delete(c.wire, c.wireOrder[0])
-		c.wireOrder = c.wireOrder[1:]
-	}
-	k := string(c.key)
-	c.wire[k] = wireResource{res, service}
-	c.wireOrder = append(c.wireOrder, k)
-	return res, service
-}
-
+// wireResource is a received span resource and its service.name ("" when
+// it has none).
 type wireResource struct {
 	res     *resource.Resource
 	service string
 }
 
-// scopeCache hands out one instrumentation.Scope per distinct received
-// scope, its strings its own (the span store keeps the scope name), built
-// on first sight; bounded as resourceCache is.
-type scopeCache struct {
-	mu    sync.Mutex
-	m     map[string]instrumentation.Scope
-	order []string
-	key   []byte // scratch, under mu
+// wireResource returns the SDK resource of a decoded resource, and its
+// service.name; the key is its encoding, its strings its own.
+func (s *receivedShared) wireResource(r *otlptrace.Resource, schemaURL string) wireResource {
+	return s.wireResources.get(func(b []byte) []byte {
+		return append(appendString(b, schemaURL), r.Raw...)
+	}, func() wireResource {
+		res := resource.NewWithAttributes(schemaURL, cloneAttributes(r.Attributes)...)
+		var service string
+		if v, ok := res.Set().Value(otelsemconv.ServiceNameKey); ok && v.Type() == attribute.STRING {
+			service = v.AsString()
+		}
+		return wireResource{res, service}
+	})
 }
 
-func (c *scopeCache) get(s *otlptrace.Scope, schemaURL string) instrumentation.Scope {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.key = appendString(c.key[:0], schemaURL)
-	c.key = append(c.key, s.Raw...)
-	if sc, ok := c.m[string(c.key)]; ok {
-		return sc
-	}
-	sc := instrumentation.Scope{
-		Name: strings.Clone(s.Name), Version: strings.Clone(s.Version), SchemaURL: strings.Clone(schemaURL),
-		Attributes: attribute.NewSet(cloneAttributes(s.Attributes)...),
-	}
-	if len(c.key) > maxResourceKeyBytes {
-		if cap(c.key) > 2*maxResourceKeyBytes {
-			c.key = nil
+// scope returns the instrumentation scope of a decoded scope, its strings
+// its own (the span store keeps the scope name).
+func (s *receivedShared) scope(sc *otlptrace.Scope, schemaURL string) instrumentation.Scope {
+	return s.scopes.get(func(b []byte) []byte {
+		return append(appendString(b, schemaURL), sc.Raw...)
+	}, func() instrumentation.Scope {
+		return instrumentation.Scope{
+			Name: strings.Clone(sc.Name), Version: strings.Clone(sc.Version), SchemaURL: strings.Clone(schemaURL),
+			Attributes: attribute.NewSet(cloneAttributes(sc.Attributes)...),
 		}
-		return sc
-	}
-	if c.m == nil {
-		c.m = make(map[string]instrumentation.Scope)
-	}
-	if len(c.order) >= maxResources {
-		delete(c.m, c.order[0])
-		c.order = c.order[1:]
-	}
-	k := string(c.key)
-	c.m[k] = sc
-	c.order = append(c.order, k)
-	return sc
+	})
 }

@@ -73,7 +73,7 @@ func BenchmarkTraceObservers(b *testing.B) {
 			for _, ss := range rs.ScopeSpans().All() {
 				scope := toScope(ss.Scope(), ss.SchemaUrl())
 				for _, s := range ss.Spans().All() {
-					store.OnEnd(newReceivedSpan(s, res, scope))
+					store.OnEnd(newReceivedSpan(b, s, res, scope))
 				}
 			}
 		}
