@@ -48,6 +48,7 @@ type options struct {
 	streams     int
 	tgSpans     int
 	tgWorkers   int
+	tgChildren  int
 	tgQueue     int
 	overSpans   int
 	overLimit   int
@@ -72,7 +73,7 @@ func defaultOptions() options {
 		spans: 1_000_000, batch: 512, templates: 8, seed: 1, rounds: 3,
 		servers:    []string{meshobsServer, jaegerServer, otelcolServer},
 		transports: []string{"grpc", "http"}, streams: 4,
-		tgSpans: 200_000, tgWorkers: 2,
+		tgSpans: 200_000, tgWorkers: 2, tgChildren: 7,
 		overSpans: 200_000, overLimit: 4, overStreams: 16,
 		timeout: 10 * time.Minute,
 	}
@@ -91,6 +92,7 @@ func main() {
 	flag.IntVar(&o.streams, "streams", o.streams, "concurrent streams (goroutines, one connection each) per transport")
 	flag.IntVar(&o.tgSpans, "telemetrygen-n", o.tgSpans, "spans telemetrygen generates per run (OTLP/gRPC, unthrottled, batches of -batch); 0: no telemetrygen runs")
 	flag.IntVar(&o.tgWorkers, "telemetrygen-workers", o.tgWorkers, "telemetrygen workers")
+	flag.IntVar(&o.tgChildren, "telemetrygen-children", o.tgChildren, "child spans of each telemetrygen trace (--child-spans; telemetrygen's own default is 1)")
 	flag.IntVar(&o.tgQueue, "telemetrygen-queue", o.tgQueue, "telemetrygen's span queue (OTEL_BSP_MAX_QUEUE_SIZE; spans generated while it is full are dropped by telemetrygen); 0: -telemetrygen-n, nothing dropped")
 	flag.IntVar(&o.overSpans, "overload-n", o.overSpans, "spans of the overload run against meshobs; 0: none")
 	flag.IntVar(&o.overLimit, "overload-limit", o.overLimit, "meshobs's max_concurrent_requests per transport in the overload run")
@@ -208,6 +210,7 @@ func (o options) validate() error {
 	positive("rounds", o.rounds)
 	positive("streams", o.streams)
 	positive("telemetrygen-workers", o.tgWorkers)
+	positive("telemetrygen-children", o.tgChildren)
 	positive("overload-limit", o.overLimit)
 	if o.tgSpans < 0 || o.tgQueue < 0 || o.overSpans < 0 || o.jaegerMax < 0 {
 		errs = append(errs, errors.New("-telemetrygen-n, -telemetrygen-queue, -overload-n and -jaeger-max-traces must be >= 0"))
@@ -494,8 +497,9 @@ func (b *bench) measure(ctx context.Context, name, load string, round int) (runR
 		}
 		acked = t.AcceptedSpans
 	case loadTelemetrygen:
-		traces := max(b.o.tgSpans/(8*b.o.tgWorkers), 1) // 8 spans a trace: a root and 7 children
-		r.Spans = int64(traces * 8 * b.o.tgWorkers)
+		perTrace := b.o.tgChildren + 1 // a root and its children
+		traces := max(b.o.tgSpans/(perTrace*b.o.tgWorkers), 1)
+		r.Spans = int64(traces * perTrace * b.o.tgWorkers)
 		if err := b.telemetrygen(ctx, grpcAddr, traces, so.logName); err != nil {
 			return r, err
 		}
@@ -570,16 +574,17 @@ func (m *rssMarks) points(final []rssPoint) []rssPoint {
 }
 
 // telemetrygen runs telemetrygen against a server's OTLP/gRPC endpoint:
-// unthrottled, batches of -batch, traces of a root span and 7 children.
+// unthrottled, batches of -batch, traces of a root span and
+// -telemetrygen-children children.
 func (b *bench) telemetrygen(ctx context.Context, grpcAddr string, traces int, logName string) error {
 	args := []string{"traces", "--otlp-endpoint=" + grpcAddr, "--otlp-insecure",
-		"--traces=" + strconv.Itoa(traces), "--child-spans=7", "--workers=" + strconv.Itoa(b.o.tgWorkers),
+		"--traces=" + strconv.Itoa(traces), "--child-spans=" + strconv.Itoa(b.o.tgChildren), "--workers=" + strconv.Itoa(b.o.tgWorkers),
 		"--rate=0", "--batch-size=" + strconv.Itoa(b.o.batch), "--service=shop", "--timeout=60s"}
 	cmd := exec.CommandContext(ctx, b.tg, args...)
 	cmd.Dir = b.srv.dir
 	queue := b.o.tgQueue
 	if queue == 0 {
-		queue = traces * 8 * b.o.tgWorkers
+		queue = traces * (b.o.tgChildren + 1) * b.o.tgWorkers
 	}
 	// Unthrottled, telemetrygen generates faster than any server takes spans;
 	// its SDK batch processor drops what does not fit its queue.
