@@ -174,12 +174,18 @@ func (in *Instance) receiverStats() []telemetry.ReceiverStat {
 // consumer hands what the receivers decode to the pipeline.
 type consumer struct{ p *telemetry.Pipeline }
 
-var _ receiver.TraceRequestConsumer = consumer{}
+var (
+	_ receiver.TraceRequestConsumer = consumer{}
+	_ receiver.StringRetainer       = consumer{}
+)
 
 func (c consumer) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Request) (receiver.Outcome, error) {
 	o, err := c.p.ConsumeTraceRequest(ctx, req)
 	return receiver.Outcome(o), unavailable(err)
 }
+
+// RetainsStrings: see receiver.StringRetainer.
+func (c consumer) RetainsStrings() bool { return c.p.RetainsReceivedStrings() }
 
 func (c consumer) ConsumeTraces(ctx context.Context, td ptrace.Traces) (receiver.Outcome, error) {
 	o, err := c.p.ConsumeTraces(ctx, td)

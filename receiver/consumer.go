@@ -29,11 +29,22 @@ type Consumer interface {
 // times cheaper, and call ConsumeTraceRequest. OTLP/JSON still goes through
 // pdata and ConsumeTraces. The consumer must not keep req, nor the slices
 // in it, after it returns (the receivers reuse them); the strings in it
-// stay valid, and keep their request's buffer alive.
+// stay valid, and keep their request's buffer alive, unless the consumer
+// is a StringRetainer that reports it keeps none.
 type TraceRequestConsumer interface {
 	Consumer
 	// ConsumeTraceRequest takes the spans of one request.
 	ConsumeTraceRequest(ctx context.Context, req *otlptrace.Request) (Outcome, error)
+}
+
+// StringRetainer is an optional interface of a TraceRequestConsumer.
+// When RetainsStrings reports false, the consumer keeps no string of a
+// request once ConsumeTraceRequest returns, and the gRPC receiver hands the
+// request's bytes back to gRPC's buffer pool at once instead of copying them
+// out of it for the garbage collector. Its answer must not change while the
+// receivers run.
+type StringRetainer interface {
+	RetainsStrings() bool
 }
 
 // Outcome reports items refused inside an otherwise accepted request (OTLP partial success).

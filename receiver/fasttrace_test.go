@@ -31,6 +31,28 @@ func (f fastConsumer) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Re
 	return f.ConsumeTraces(ctx, toPdata(req))
 }
 
+// ownedConsumer is a fastConsumer that keeps no string of a request (it
+// keeps a decoded copy of the request's encoding), and says so: the gRPC
+// receiver then hands each request's bytes back to gRPC's buffer pool once
+// the consumer returns.
+type ownedConsumer struct{ fastConsumer }
+
+var _ StringRetainer = ownedConsumer{}
+
+func (ownedConsumer) RetainsStrings() bool { return false }
+
+func (o ownedConsumer) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Request) (Outcome, error) {
+	raw, err := ptraceotlp.NewExportRequestFromTraces(toPdata(req)).MarshalProto()
+	if err != nil {
+		return Outcome{}, err
+	}
+	own := ptraceotlp.NewExportRequest()
+	if err := own.UnmarshalProto(raw); err != nil {
+		return Outcome{}, err
+	}
+	return o.ConsumeTraces(ctx, own.Traces())
+}
+
 func toPdata(req *otlptrace.Request) ptrace.Traces {
 	td := ptrace.NewTraces()
 	for _, rs := range req.ResourceSpans {
@@ -139,8 +161,10 @@ func TestFastTracePathAnswersAsPdata(t *testing.T) {
 	}
 	plain := &fakeConsumer{behave: behaveByName}
 	fast := fastConsumer{&fakeConsumer{behave: behaveByName}}
+	owned := ownedConsumer{fastConsumer{&fakeConsumer{behave: behaveByName}}}
 	rp := startReceivers(t, loopbackConfig(), plain)
 	rf := startReceivers(t, loopbackConfig(), fast)
+	ro := startReceivers(t, loopbackConfig(), owned)
 	hc := newHTTPClient(t, nil)
 	for name, body := range bodies {
 		t.Run(name, func(t *testing.T) {
@@ -172,23 +196,54 @@ func TestFastTracePathAnswersAsPdata(t *testing.T) {
 				}
 				return h + " | gRPC " + g
 			}
-			if p, f := answer(rp), answer(rf); p != f {
+			p, f, o := answer(rp), answer(rf), answer(ro)
+			if p != f {
 				t.Errorf("pdata path: %s\notlptrace path: %s", p, f)
+			}
+			if p != o {
+				t.Errorf("pdata path: %s\notlptrace path, pooled buffers: %s", p, o)
 			}
 		})
 	}
-	if p, f := rp.Stats(), rf.Stats(); fmt.Sprint(p) != fmt.Sprint(f) {
-		t.Errorf("counts differ:\npdata     %v\notlptrace %v", p, f)
+	if p, f, o := rp.Stats(), rf.Stats(), ro.Stats(); fmt.Sprint(p) != fmt.Sprint(f) || fmt.Sprint(p) != fmt.Sprint(o) {
+		t.Errorf("counts differ:\npdata     %v\notlptrace %v\npooled    %v", p, f, o)
 	}
-	pt, ft := plain.allTraces(), fast.allTraces()
-	if len(pt) != len(ft) || len(pt) == 0 {
-		t.Fatalf("pdata path accepted %d requests, otlptrace path %d", len(pt), len(ft))
+	pt, ft, ot := plain.allTraces(), fast.allTraces(), owned.allTraces()
+	if len(pt) != len(ft) || len(pt) != len(ot) || len(pt) == 0 {
+		t.Fatalf("pdata path accepted %d requests, otlptrace path %d, pooled %d", len(pt), len(ft), len(ot))
 	}
 	for i := range pt {
 		a, _ := ptraceotlp.NewExportRequestFromTraces(pt[i]).MarshalProto()
 		b, _ := ptraceotlp.NewExportRequestFromTraces(ft[i]).MarshalProto()
-		if !bytes.Equal(a, b) {
+		c, _ := ptraceotlp.NewExportRequestFromTraces(ot[i]).MarshalProto()
+		if !bytes.Equal(a, b) || !bytes.Equal(a, c) {
 			t.Errorf("accepted request %d differs between the paths", i)
+		}
+	}
+}
+
+// TestPooledTraceBuffer: with a consumer that keeps no strings, a request
+// is decoded from a buffer of gRPC's pool, which free gives back; otherwise
+// from a copy of its own.
+func TestPooledTraceBuffer(t *testing.T) {
+	body := tracesBody(t, false, "ok")
+	// As gRPC hands a message over: in pieces (frames of up to 16 KiB).
+	data := mem.BufferSlice{mem.SliceBuffer(body[:5]), mem.SliceBuffer(body[5:])}
+	c := newGRPCCodec()
+	for _, pooled := range []bool{false, true} {
+		m := &traceRequestMsg{req: new(otlptrace.Request), pooled: pooled}
+		if err := c.Unmarshal(data, m); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(m.req.ResourceSpans); got != 1 {
+			t.Fatalf("pooled %v: %d resource spans decoded, want 1", pooled, got)
+		}
+		if (m.buf != nil) != pooled {
+			t.Fatalf("pooled %v: buffer from the pool %v", pooled, m.buf != nil)
+		}
+		m.free()
+		if m.buf != nil {
+			t.Fatal("free kept the buffer")
 		}
 	}
 }

@@ -18,11 +18,21 @@ import (
 
 const traceExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
-// traceRequestMsg is the gRPC message of a trace export request: the bytes
-// received, copied out of gRPC's pooled buffers (the decoded strings alias
-// them), and their decoding.
+// traceRequestMsg is the gRPC message of a trace export request: its
+// decoding, whose strings alias the bytes received. Those are copied out of
+// gRPC's pooled buffers, unless pooled: then buf holds them, taken from
+// gRPC's buffer pool, and free gives them back once the consumer is done.
 type traceRequestMsg struct {
-	req *otlptrace.Request
+	req    *otlptrace.Request
+	pooled bool
+	buf    mem.Buffer
+}
+
+func (m *traceRequestMsg) free() {
+	if m.buf != nil {
+		m.buf.Free()
+		m.buf = nil
+	}
 }
 
 // traceResponseMsg is an ExportTraceServiceResponse.
@@ -66,7 +76,13 @@ func (c grpcCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if m, ok := v.(*traceRequestMsg); ok {
-		return m.req.Unmarshal(data.Materialize()) // a copy of gRPC's buffers, ours to keep
+		if !m.pooled {
+			return m.req.Unmarshal(data.Materialize()) // a copy of gRPC's buffers, ours to keep
+		}
+		// One of gRPC's buffers (a message in one piece) with a reference of
+		// our own, or the pieces copied into a buffer from its pool.
+		m.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		return m.req.Unmarshal(m.buf.ReadOnlyData())
 	}
 	return c.delegate.Unmarshal(data, v)
 }
@@ -74,6 +90,8 @@ func (c grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
 // registerTraceService registers the trace service that decodes with
 // otlptrace and hands requests to c.
 func (g *grpcReceiver) registerTraceService(s *grpc.Server, c TraceRequestConsumer) {
+	r, ok := c.(StringRetainer)
+	pooled := ok && !r.RetainsStrings()
 	s.RegisterService(&grpc.ServiceDesc{
 		ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
 		HandlerType: (*any)(nil),
@@ -83,7 +101,9 @@ func (g *grpcReceiver) registerTraceService(s *grpc.Server, c TraceRequestConsum
 				defer releaseSlot(ctx)
 				req := traceRequests.Get().(*otlptrace.Request)
 				defer traceRequests.Put(req)
-				if err := dec(&traceRequestMsg{req: req}); err != nil {
+				msg := &traceRequestMsg{req: req, pooled: pooled}
+				defer msg.free()
+				if err := dec(msg); err != nil {
 					return nil, err
 				}
 				handle := func(ctx context.Context, _ any) (any, error) {

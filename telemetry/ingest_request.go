@@ -55,7 +55,7 @@ func (p *Pipeline) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Reque
 	// spans it is handed (a batch processor does), so each span is then a
 	// value of its own, with its own attributes (their strings alias the
 	// request's buffer, which they keep alive).
-	reuse := len(p.spanProcessors) == 1
+	reuse := !p.RetainsReceivedStrings()
 	var scratch receivedSpan
 	var rej rejections
 	for i := range req.ResourceSpans {
@@ -98,6 +98,14 @@ func (p *Pipeline) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Reque
 	}
 	return rej.outcome("spans"), nil
 }
+
+// RetainsReceivedStrings reports whether ConsumeTraceRequest may leave
+// references to a request's strings behind when it returns: only when an
+// outbound span processor, which may keep the spans it is handed, is
+// registered. When it reports false, the caller may reuse the request's
+// buffer as soon as ConsumeTraceRequest returns: the span store, the graph
+// and the metrics copy every string they keep.
+func (p *Pipeline) RetainsReceivedStrings() bool { return len(p.spanProcessors) > 1 }
 
 // unixTime is what pdata's Timestamp.AsTime makes of OTLP nanoseconds.
 func unixTime(ns uint64) time.Time { return time.Unix(0, int64(ns)).UTC() }
