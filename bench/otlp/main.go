@@ -48,7 +48,7 @@ type options struct {
 	streams     int
 	tgSpans     int
 	tgWorkers   int
-	tgChildren  int
+	tgChildren  []int
 	tgQueue     int
 	overSpans   int
 	overLimit   int
@@ -73,7 +73,7 @@ func defaultOptions() options {
 		spans: 1_000_000, batch: 512, templates: 8, seed: 1, rounds: 3,
 		servers:    []string{meshobsServer, jaegerServer, otelcolServer},
 		transports: []string{"grpc", "http"}, streams: 4,
-		tgSpans: 200_000, tgWorkers: 2, tgChildren: 7,
+		tgSpans: 200_000, tgWorkers: 2, tgChildren: []int{1, 7},
 		overSpans: 200_000, overLimit: 4, overStreams: 16,
 		timeout: 10 * time.Minute,
 	}
@@ -92,7 +92,8 @@ func main() {
 	flag.IntVar(&o.streams, "streams", o.streams, "concurrent streams (goroutines, one connection each) per transport")
 	flag.IntVar(&o.tgSpans, "telemetrygen-n", o.tgSpans, "spans telemetrygen generates per run (OTLP/gRPC, unthrottled, batches of -batch); 0: no telemetrygen runs")
 	flag.IntVar(&o.tgWorkers, "telemetrygen-workers", o.tgWorkers, "telemetrygen workers")
-	flag.IntVar(&o.tgChildren, "telemetrygen-children", o.tgChildren, "child spans of each telemetrygen trace (--child-spans; telemetrygen's own default is 1)")
+	children := intList(o.tgChildren)
+	flag.Var(&children, "telemetrygen-children", "telemetrygen runs, one per value: the child spans of its traces (--child-spans; telemetrygen's own default is 1), load telemetrygen/N")
 	flag.IntVar(&o.tgQueue, "telemetrygen-queue", o.tgQueue, "telemetrygen's span queue (OTEL_BSP_MAX_QUEUE_SIZE; spans generated while it is full are dropped by telemetrygen); 0: -telemetrygen-n, nothing dropped")
 	flag.IntVar(&o.overSpans, "overload-n", o.overSpans, "spans of the overload run against meshobs; 0: none")
 	flag.IntVar(&o.overLimit, "overload-limit", o.overLimit, "meshobs's max_concurrent_requests per transport in the overload run")
@@ -111,6 +112,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", o.timeout, "limit per run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the scratch directory (configs and server logs)")
 	flag.Parse()
+	o.tgChildren = children
 	o.servers = splitList(servers)
 	o.transports = splitList(transports)
 	var err error
@@ -197,6 +199,47 @@ func splitList(s string) []string {
 	return out
 }
 
+// loads are the loads of a round: the generator, then telemetrygen once
+// for each -telemetrygen-children value.
+func (o options) loads() []string {
+	loads := []string{loadGenerator}
+	if o.tgSpans > 0 {
+		for _, c := range o.tgChildren {
+			loads = append(loads, fmt.Sprintf("%s/%d", loadTelemetrygen, c))
+		}
+	}
+	return loads
+}
+
+// telemetrygenChildren is N of the load telemetrygen/N.
+func telemetrygenChildren(load string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(load, loadTelemetrygen+"/"))
+	return n
+}
+
+// intList is a flag of comma-separated integers.
+type intList []int
+
+func (l *intList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *intList) Set(s string) error {
+	*l = nil
+	for _, f := range splitList(s) {
+		v, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", f)
+		}
+		*l = append(*l, v)
+	}
+	return nil
+}
+
 func (o options) validate() error {
 	var errs []error
 	positive := func(name string, v int) {
@@ -210,7 +253,12 @@ func (o options) validate() error {
 	positive("rounds", o.rounds)
 	positive("streams", o.streams)
 	positive("telemetrygen-workers", o.tgWorkers)
-	positive("telemetrygen-children", o.tgChildren)
+	if len(o.tgChildren) == 0 {
+		errs = append(errs, errors.New("-telemetrygen-children: no value"))
+	}
+	for _, c := range o.tgChildren {
+		positive("telemetrygen-children", c)
+	}
 	positive("overload-limit", o.overLimit)
 	if o.tgSpans < 0 || o.tgQueue < 0 || o.overSpans < 0 || o.jaegerMax < 0 {
 		errs = append(errs, errors.New("-telemetrygen-n, -telemetrygen-queue, -overload-n and -jaeger-max-traces must be >= 0"))
@@ -252,7 +300,7 @@ func (o options) requests(spans int) int { return (spans + o.batch - 1) / o.batc
 // The loads.
 const (
 	loadGenerator    = "generator"
-	loadTelemetrygen = "telemetrygen"
+	loadTelemetrygen = "telemetrygen" // telemetrygen/N: traces of a root and N children
 	loadOverload     = "overload"
 )
 
@@ -380,17 +428,13 @@ func run(ctx context.Context, o options) (report, error) {
 
 	var runs []runResult
 	for round := 1; round <= o.rounds; round++ {
-		loads := []string{loadGenerator}
-		if o.tgSpans > 0 {
-			loads = append(loads, loadTelemetrygen)
-		}
-		for _, load := range loads {
+		for _, load := range o.loads() {
 			for _, s := range o.servers {
 				r, err := b.measure(ctx, s, load, round)
 				if err != nil {
 					return report{}, fmt.Errorf("round %d, %s, %s: %w", round, load, s, err)
 				}
-				progress("round %d %-12s %-14s %8.0f spans/s  cpu %7.3fs = %6.3f s/1M spans  rss %s  lost %d",
+				progress("round %d %-14s %-14s %8.0f spans/s  cpu %7.3fs = %6.3f s/1M spans  rss %s  lost %d",
 					round, load, s, r.SpansPS, r.CPUS, r.CPUSPerM, rssString(r.RSS), r.Lost)
 				runs = append(runs, r)
 			}
@@ -401,7 +445,7 @@ func run(ctx context.Context, o options) (report, error) {
 				return report{}, fmt.Errorf("round %d, overload: %w", round, err)
 			}
 			c := r.Client
-			progress("round %d %-12s %-8s sent %d = accepted %d + refused %d (%v) + failed %d; server accepted %d",
+			progress("round %d %-14s %-8s sent %d = accepted %d + refused %d (%v) + failed %d; server accepted %d",
 				round, loadOverload, meshobsServer, c.SentSpans, c.AcceptedSpans, c.RefusedSpans, c.Refusals, c.FailedSpans, r.ServerCounts.Accepted)
 			runs = append(runs, r)
 		}
@@ -496,11 +540,12 @@ func (b *bench) measure(ctx context.Context, name, load string, round int) (runR
 			return r, fmt.Errorf("%d spans failed: %s", t.FailedSpans, t.FirstFailure)
 		}
 		acked = t.AcceptedSpans
-	case loadTelemetrygen:
-		perTrace := b.o.tgChildren + 1 // a root and its children
+	default: // telemetrygen/N
+		children := telemetrygenChildren(load)
+		perTrace := children + 1 // a root and its children
 		traces := max(b.o.tgSpans/(perTrace*b.o.tgWorkers), 1)
 		r.Spans = int64(traces * perTrace * b.o.tgWorkers)
-		if err := b.telemetrygen(ctx, grpcAddr, traces, so.logName); err != nil {
+		if err := b.telemetrygen(ctx, grpcAddr, traces, children, so.logName); err != nil {
 			return r, err
 		}
 		acked = r.Spans
@@ -574,17 +619,17 @@ func (m *rssMarks) points(final []rssPoint) []rssPoint {
 }
 
 // telemetrygen runs telemetrygen against a server's OTLP/gRPC endpoint:
-// unthrottled, batches of -batch, traces of a root span and
-// -telemetrygen-children children.
-func (b *bench) telemetrygen(ctx context.Context, grpcAddr string, traces int, logName string) error {
+// unthrottled, batches of -batch, traces of a root span and children
+// children.
+func (b *bench) telemetrygen(ctx context.Context, grpcAddr string, traces, children int, logName string) error {
 	args := []string{"traces", "--otlp-endpoint=" + grpcAddr, "--otlp-insecure",
-		"--traces=" + strconv.Itoa(traces), "--child-spans=" + strconv.Itoa(b.o.tgChildren), "--workers=" + strconv.Itoa(b.o.tgWorkers),
+		"--traces=" + strconv.Itoa(traces), "--child-spans=" + strconv.Itoa(children), "--workers=" + strconv.Itoa(b.o.tgWorkers),
 		"--rate=0", "--batch-size=" + strconv.Itoa(b.o.batch), "--service=shop", "--timeout=60s"}
 	cmd := exec.CommandContext(ctx, b.tg, args...)
 	cmd.Dir = b.srv.dir
 	queue := b.o.tgQueue
 	if queue == 0 {
-		queue = traces * (b.o.tgChildren + 1) * b.o.tgWorkers
+		queue = traces * (children + 1) * b.o.tgWorkers
 	}
 	// Unthrottled, telemetrygen generates faster than any server takes spans;
 	// its SDK batch processor drops what does not fit its queue.

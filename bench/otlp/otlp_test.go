@@ -99,7 +99,7 @@ func TestHarnessAgainstMeshobs(t *testing.T) {
 	}
 	var b strings.Builder
 	rep.writeTable(&b)
-	if !strings.Contains(b.String(), "generator     meshobs") || !strings.Contains(b.String(), "exact: true") {
+	if !strings.Contains(b.String(), "generator       meshobs") || !strings.Contains(b.String(), "exact: true") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -112,7 +112,7 @@ func newReport(o options, tmpls []*template, runs []runResult) report {
 	if slices.Contains(o.servers, jaegerServer) {
 		r.JaegerMaxTraces = o.jaegerMax
 	}
-	for _, load := range []string{loadGenerator, loadTelemetrygen} {
+	for _, load := range o.loads() {
 		for _, s := range o.servers {
 			if sum, ok := summarize(runs, s, load); ok {
 				r.Summary = append(r.Summary, sum)
@@ -245,11 +245,7 @@ func median(xs []float64) float64 {
 func (r *report) check(o options) checkResult {
 	var fails []string
 	fail := func(format string, args ...any) { fails = append(fails, fmt.Sprintf(format, args...)) }
-	loads := []string{loadGenerator}
-	if o.tgSpans > 0 {
-		loads = append(loads, loadTelemetrygen)
-	}
-	for _, load := range loads {
+	for _, load := range o.loads() {
 		if _, ok := r.find(meshobsServer, load); !ok {
 			fail("%s: meshobs not measured", load)
 			continue
@@ -320,15 +316,15 @@ func (r *report) writeTable(w io.Writer) {
 		fmt.Fprintf(w, "; Jaeger keeps %d traces", r.JaegerMaxTraces)
 	}
 	fmt.Fprint(w, "\n\n")
-	fmt.Fprintf(w, "%-12s  %-14s  %14s  %10s  %-28s  %8s  %8s\n", "load", "server", "CPU s/1M spans", "spans/s", "peak RSS MiB (at spans)", "lost", "refused")
+	fmt.Fprintf(w, "%-14s  %-14s  %14s  %10s  %-28s  %8s  %8s\n", "load", "server", "CPU s/1M spans", "spans/s", "peak RSS MiB (at spans)", "lost", "refused")
 	for _, s := range r.Summary {
-		fmt.Fprintf(w, "%-12s  %-14s  %14.3f  %10.0f  %-28s  %8d  %8d\n", s.Load, s.Server, s.CPUSPerM, s.SpansPS, rssString(s.RSS), s.Lost, s.Refused)
+		fmt.Fprintf(w, "%-14s  %-14s  %14.3f  %10.0f  %-28s  %8d  %8d\n", s.Load, s.Server, s.CPUSPerM, s.SpansPS, rssString(s.RSS), s.Lost, s.Refused)
 	}
 	if len(r.Ratios) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "%-12s  %-30s  %9s  %9s  %9s\n", "load", "ratio", "CPU/span", "spans/s", "peak RSS")
+		fmt.Fprintf(w, "%-14s  %-30s  %9s  %9s  %9s\n", "load", "ratio", "CPU/span", "spans/s", "peak RSS")
 		for _, x := range r.Ratios {
-			fmt.Fprintf(w, "%-12s  %-30s  %8.2fx  %8.2fx  %8.2fx\n", x.Load, x.Server+"/"+x.Peer, x.CPU, x.SpansPS, x.RSS)
+			fmt.Fprintf(w, "%-14s  %-30s  %8.2fx  %8.2fx  %8.2fx\n", x.Load, x.Server+"/"+x.Peer, x.CPU, x.SpansPS, x.RSS)
 		}
 	}
 	if ov := r.Overload; ov != nil {
