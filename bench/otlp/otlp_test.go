@@ -306,3 +306,26 @@ func TestCheckpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestLoads: the generator, then one telemetrygen load per trace shape.
+func TestLoads(t *testing.T) {
+	o := defaultOptions()
+	var l intList
+	if err := l.Set("1, 3"); err != nil {
+		t.Fatal(err)
+	}
+	o.tgChildren = l
+	if got, want := o.loads(), []string{"generator", "telemetrygen/1", "telemetrygen/3"}; !slices.Equal(got, want) {
+		t.Fatalf("loads %v, want %v", got, want)
+	}
+	if n := telemetrygenChildren("telemetrygen/3"); n != 3 {
+		t.Fatalf("children of telemetrygen/3: %d", n)
+	}
+	if err := l.Set("1,x"); err == nil {
+		t.Fatal("-telemetrygen-children 1,x accepted")
+	}
+	o.tgSpans = 0
+	if got := o.loads(); !slices.Equal(got, []string{"generator"}) {
+		t.Fatalf("loads without telemetrygen: %v", got)
+	}
+}
