@@ -500,9 +500,9 @@ func (b *bench) measure(ctx context.Context, name, load string, round int) (runR
 	ctx, cancel := context.WithTimeout(ctx, b.o.timeout)
 	defer cancel()
 	so := b.srv
-	so.logName = fmt.Sprintf("%s-%s-r%d", strings.ReplaceAll(name, ":", "-"), load, round)
+	so.logName = fileName(name, load, round)
 	if isMeshobs(name) && b.o.profileDir != "" {
-		base := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%s-r%d", strings.ReplaceAll(name, ":", "-"), load, round))
+		base := filepath.Join(b.o.profileDir, fileName(name, load, round))
 		so.meshobsArgs = append(slices.Clone(so.meshobsArgs), "--cpuprofile", base+".cpu.pprof", "--memprofile", base+".heap.pprof")
 	}
 	if v, ok := strings.CutPrefix(name, meshobsServer+":"); ok {
@@ -584,6 +584,13 @@ func (b *bench) measure(ctx context.Context, name, load string, round int) (runR
 		progress("%s: %v", name, err)
 	}
 	return r, nil
+}
+
+// fileName names the files of one run (config, log, profiles): server and
+// load with their ':' and '/' made '-'.
+func fileName(server, load string, round int) string {
+	safe := strings.NewReplacer(":", "-", "/", "-")
+	return fmt.Sprintf("%s-%s-r%d", safe.Replace(server), safe.Replace(load), round)
 }
 
 // rssMarks reads peak RSS as the accepted spans pass each checkpoint but

@@ -329,3 +329,10 @@ func TestLoads(t *testing.T) {
 		t.Fatalf("loads without telemetrygen: %v", got)
 	}
 }
+
+// TestFileName: a run's files are named without path separators.
+func TestFileName(t *testing.T) {
+	if got, want := fileName("meshobs:new", "telemetrygen/7", 2), "meshobs-new-telemetrygen-7-r2"; got != want {
+		t.Fatalf("fileName %q, want %q", got, want)
+	}
+}
