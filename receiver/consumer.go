@@ -39,10 +39,10 @@ type TraceRequestConsumer interface {
 
 // StringRetainer is an optional interface of a TraceRequestConsumer.
 // When RetainsStrings reports false, the consumer keeps no string of a
-// request once ConsumeTraceRequest returns, and the gRPC receiver hands the
-// request's bytes back to gRPC's buffer pool at once instead of copying them
-// out of it for the garbage collector. Its answer must not change while the
-// receivers run.
+// request once ConsumeTraceRequest returns, and the gRPC receiver decodes
+// each request from a reused buffer, handed back as soon as the consumer
+// returns, instead of a fresh copy left to the garbage collector. Its
+// answer must not change while the receivers run.
 type StringRetainer interface {
 	RetainsStrings() bool
 }

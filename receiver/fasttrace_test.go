@@ -33,8 +33,8 @@ func (f fastConsumer) ConsumeTraceRequest(ctx context.Context, req *otlptrace.Re
 
 // ownedConsumer is a fastConsumer that keeps no string of a request (it
 // keeps a decoded copy of the request's encoding), and says so: the gRPC
-// receiver then hands each request's bytes back to gRPC's buffer pool once
-// the consumer returns.
+// receiver then decodes each request from a reused buffer, reused again
+// once the consumer returns.
 type ownedConsumer struct{ fastConsumer }
 
 var _ StringRetainer = ownedConsumer{}

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"sync"
 
 	"google.golang.org/grpc"
 	grpcencoding "google.golang.org/grpc/encoding"
@@ -20,13 +21,34 @@ const traceExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/
 
 // traceRequestMsg is the gRPC message of a trace export request: its
 // decoding, whose strings alias the bytes received. Those are copied out of
-// gRPC's pooled buffers, unless pooled: then buf holds them, taken from
-// gRPC's buffer pool, and free gives them back once the consumer is done.
+// gRPC's pooled buffers, unless pooled: then buf holds them, in a buffer
+// of traceBuffers, and free gives it back once the consumer is done.
 type traceRequestMsg struct {
 	req    *otlptrace.Request
 	pooled bool
 	buf    mem.Buffer
 }
+
+// traceBuffers are the buffers of pooled trace requests: reused as they
+// are, not zeroed (every byte is overwritten by the request's), where gRPC's
+// default pool clears each buffer it hands out.
+var traceBuffers dirtyPool
+
+// dirtyPool is a mem.BufferPool of reused, uncleared buffers. A buffer too
+// small for a request is dropped for a new one, so buffers grow to the
+// requests' size, at most the receiver's max_recv_msg_size.
+type dirtyPool struct{ pool sync.Pool }
+
+func (p *dirtyPool) Get(length int) *[]byte {
+	if b, ok := p.pool.Get().(*[]byte); ok && cap(*b) >= length {
+		*b = (*b)[:length]
+		return b
+	}
+	b := make([]byte, length)
+	return &b
+}
+
+func (p *dirtyPool) Put(b *[]byte) { p.pool.Put(b) }
 
 func (m *traceRequestMsg) free() {
 	if m.buf != nil {
@@ -80,8 +102,8 @@ func (c grpcCodec) Unmarshal(data mem.BufferSlice, v any) error {
 			return m.req.Unmarshal(data.Materialize()) // a copy of gRPC's buffers, ours to keep
 		}
 		// One of gRPC's buffers (a message in one piece) with a reference of
-		// our own, or the pieces copied into a buffer from its pool.
-		m.buf = data.MaterializeToBuffer(mem.DefaultBufferPool())
+		// our own, or the pieces copied into a buffer of traceBuffers.
+		m.buf = data.MaterializeToBuffer(&traceBuffers)
 		return m.req.Unmarshal(m.buf.ReadOnlyData())
 	}
 	return c.delegate.Unmarshal(data, v)
