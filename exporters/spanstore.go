@@ -148,6 +148,10 @@ type SpanStore struct {
 	seed    hashSeed
 	bySpan  seqIndex // by trace id and span id
 	byTrace seqIndex // by trace id, to the trace's newest span
+	// lastSlot is the byTrace slot the last indexed span went to: spans of
+	// a trace often arrive one after another, and the next span of the
+	// same trace links to it there without probing the index.
+	lastSlot uint64
 
 	strs             strTable // services and scopes
 	svcIDs, scopeIDs strCache
@@ -427,16 +431,25 @@ func (s *SpanStore) indexTrace(r *spanRecord, seq uint64, isRoot bool) {
 		x.rebuild(s.heldLow)
 	}
 	tag := tagOf(s.seed.trace(r.traceID))
+	// The span before (seq-1, held: it is the newest) is of the same trace
+	// and still its newest span in the index: link to it in its slot. The
+	// entry names seq-1, so it is that span's whatever the index did since.
+	if prev, i := seq-1, s.lastSlot&x.mask; s.holds(prev) && x.slots[i] == tag<<32|prev&0xffffffff {
+		if l := s.record(prev); l.traceID == r.traceID {
+			s.linkTrace(r, l, prev, seq, isRoot, i, tag)
+			return
+		}
+	}
 	var free uint64
 	hasFree := false
 	for i := x.home(tag); ; i = (i + 1) & x.mask {
 		e := x.slots[i]
 		if e == 0 {
 			if hasFree {
-				x.put(free, tag, seq, false)
-			} else {
-				x.put(i, tag, seq, true)
+				i = free
 			}
+			x.put(i, tag, seq, !hasFree)
+			s.lastSlot = i
 			r.prev, r.ordinal = 0, 0
 			if isRoot {
 				r.root = seq
@@ -451,21 +464,29 @@ func (s *SpanStore) indexTrace(r *spanRecord, seq uint64, isRoot bool) {
 			}
 		case e>>32 == tag:
 			if l := s.record(last); l.traceID == r.traceID {
-				r.prev, r.ordinal = last, l.ordinal+1
-				if r.ordinal == 0 {
-					r.ordinal = math.MaxUint32 // saturated
-				}
-				switch {
-				case s.holds(l.root):
-					r.root = l.root
-				case isRoot:
-					r.root = seq
-				}
-				x.put(i, tag, seq, false)
+				s.linkTrace(r, l, last, seq, isRoot, i, tag)
 				return
 			}
 		}
 	}
+}
+
+// linkTrace makes r, the record of seq, the newest span of the trace whose
+// newest span so far, l (the record of last), is in slot i of byTrace
+// under tag.
+func (s *SpanStore) linkTrace(r, l *spanRecord, last, seq uint64, isRoot bool, i, tag uint64) {
+	r.prev, r.ordinal = last, l.ordinal+1
+	if r.ordinal == 0 {
+		r.ordinal = math.MaxUint32 // saturated
+	}
+	switch {
+	case s.holds(l.root):
+		r.root = l.root
+	case isRoot:
+		r.root = seq
+	}
+	s.byTrace.put(i, tag, seq, false)
+	s.lastSlot = i
 }
 
 // findTrace returns the sequence number of the newest held span of trace t.

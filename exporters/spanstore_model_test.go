@@ -158,12 +158,17 @@ func TestSpanStoreMatchesModel(t *testing.T) {
 				traces[i] = trace.TraceID{byte(i), byte(i >> 8), 1}
 			}
 			var ids []trace.SpanContext // spans made so far
+			var lastTrace trace.TraceID
 			t0 := time.Unix(1_700_000_000, 0)
 			for n := range tc.spans {
 				tid := traces[rng.IntN(len(traces))]
 				if n%5 == 0 { // a trace of the newest ones, so that traces grow
 					tid = traces[rng.IntN(3)]
 				}
+				if n > 0 && rng.IntN(3) == 0 { // the trace of the span before: runs of a trace
+					tid = lastTrace
+				}
+				lastTrace = tid
 				stub := tracetest.SpanStub{
 					Name:      fmt.Sprintf("op-%d", rng.IntN(5)),
 					SpanKind:  trace.SpanKind(rng.IntN(7)),
