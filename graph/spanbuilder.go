@@ -281,21 +281,10 @@ func (b *SpanBuilder) Graph() *Graph { return b.g }
 // ObserveSpan adds one span: its service becomes a node, and every call it
 // completes is counted. The SpanStore calls it with the span's parent when
 // it holds it.
-func (b *SpanBuilder) ObserveSpan(sp, parent *exporters.Span) { b.Observe(sp, parent) }
-
-// Observe is ObserveSpan, and returns the time by the builder's clock at
-// which it observed the span: a caller that needs the time of the span's
-// arrival too is spared a second clock reading.
-func (b *SpanBuilder) Observe(sp, parent *exporters.Span) time.Time {
+func (b *SpanBuilder) ObserveSpan(sp, parent *exporters.Span) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.elapsed()
-	b.observe(sp, parent, now)
-	return b.epoch.Add(now)
-}
-
-// observe adds one span at now by the builder's clock; b.mu is held.
-func (b *SpanBuilder) observe(sp, parent *exporters.Span, now time.Duration) {
 	b.pending.expire(now)
 	b.stats.Spans++
 	var s spanFacts

@@ -194,6 +194,7 @@ func New(opts ...Option) (*Pipeline, error) {
 		graph:    p.graph,
 		stdio:    graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, StdioSpanGraph, cfg.spanGraph)...),
 		received: graph.NewSpanBuilder(p.graph, slices.Concat([]graph.SpanBuilderOption{clock}, ReceivedSpanGraph, cfg.receivedGraph)...),
+		now:      cfg.clock(),
 	}
 	p.spans = exporters.NewSpanStore(exporters.WithSpanCapacity(cfg.spanRetention), exporters.WithSpanObserver(spanObservers{p.spanGraph, spanMetrics}))
 

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"time"
+
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
@@ -18,6 +20,7 @@ import (
 type spanRouter struct {
 	graph           *graph.Graph
 	stdio, received *graph.SpanBuilder
+	now             func() time.Time
 }
 
 var _ exporters.SpanObserver = spanRouter{}
@@ -30,12 +33,10 @@ func (r spanRouter) ObserveSpan(sp, parent *exporters.Span) {
 		r.stdio.ObserveSpan(sp, parent)
 		return
 	}
-	// The request arrived when the builder saw its span (the builder's
-	// clock is the pipeline's).
-	at := r.received.Observe(sp, parent)
+	r.received.ObserveSpan(sp, parent)
 	if sp.Kind == trace.SpanKindServer || sp.Kind == trace.SpanKindConsumer {
 		status := spanStatus(sp.Attributes)
-		r.graph.CountRequest(sp.Service, status, spanFailed(sp.Status, status), at)
+		r.graph.CountRequest(sp.Service, status, spanFailed(sp.Status, status), r.now())
 	}
 }
 

@@ -125,6 +125,7 @@ func BenchmarkTraceObservers(b *testing.B) {
 			graph:    g,
 			stdio:    graph.NewSpanBuilder(g, StdioSpanGraph...),
 			received: graph.NewSpanBuilder(g, ReceivedSpanGraph...),
+			now:      time.Now,
 		}, spans
 	}
 	for _, bc := range []struct {
