@@ -58,6 +58,34 @@ func tagOf(h uint64) uint64 { return h>>32 | 1<<31 }
 
 func (x *seqIndex) home(tag uint64) uint64 { return tag & x.mask }
 
+// slotFor finds where an insert under tag goes: the slot of the held entry
+// whose sequence number match accepts (found, with that number), else the
+// first stale slot the probe passed, else the empty slot that ended it
+// (fresh). held gives the sequence number of an entry's low 32 bits when
+// its record is held; match is asked only of held entries with the tag.
+func (x *seqIndex) slotFor(tag uint64, held func(uint32) (uint64, bool), match func(uint64) bool) (i, seq uint64, found, fresh bool) {
+	var free uint64
+	hasFree := false
+	for i = x.home(tag); ; i = (i + 1) & x.mask {
+		e := x.slots[i]
+		if e == 0 {
+			if hasFree {
+				return free, 0, false, false
+			}
+			return i, 0, false, true
+		}
+		seq, ok := held(uint32(e))
+		switch {
+		case !ok:
+			if !hasFree {
+				free, hasFree = i, true
+			}
+		case e>>32 == tag && match(seq):
+			return i, seq, true, false
+		}
+	}
+}
+
 // put writes an entry into slot i, which is empty (fresh) or stale.
 func (x *seqIndex) put(i uint64, tag uint64, seq uint64, fresh bool) {
 	x.slots[i] = tag<<32 | seq&0xffffffff

@@ -335,31 +335,11 @@ func (s *SpanStore) indexSpan(r *spanRecord, seq uint64) {
 		x.rebuild(s.heldLow)
 	}
 	tag := tagOf(s.seed.span(r.traceID, r.spanID))
-	var free uint64
-	hasFree := false
-	for i := x.home(tag); ; i = (i + 1) & x.mask {
-		e := x.slots[i]
-		if e == 0 {
-			if hasFree {
-				x.put(free, tag, seq, false)
-			} else {
-				x.put(i, tag, seq, true)
-			}
-			return
-		}
-		old, held := s.heldSeq(uint32(e))
-		switch {
-		case !held:
-			if !hasFree {
-				free, hasFree = i, true
-			}
-		case e>>32 == tag:
-			if o := s.record(old); o.spanID == r.spanID && o.traceID == r.traceID {
-				x.put(i, tag, seq, false)
-				return
-			}
-		}
-	}
+	i, _, _, fresh := x.slotFor(tag, s.heldSeq, func(old uint64) bool {
+		o := s.record(old)
+		return o.spanID == r.spanID && o.traceID == r.traceID
+	})
+	x.put(i, tag, seq, fresh)
 }
 
 // indexChain enters in the span index the held spans of the trace chain
@@ -440,34 +420,16 @@ func (s *SpanStore) indexTrace(r *spanRecord, seq uint64, isRoot bool) {
 			return
 		}
 	}
-	var free uint64
-	hasFree := false
-	for i := x.home(tag); ; i = (i + 1) & x.mask {
-		e := x.slots[i]
-		if e == 0 {
-			if hasFree {
-				i = free
-			}
-			x.put(i, tag, seq, !hasFree)
-			s.lastSlot = i
-			r.prev, r.ordinal = 0, 0
-			if isRoot {
-				r.root = seq
-			}
-			return
-		}
-		last, held := s.heldSeq(uint32(e))
-		switch {
-		case !held:
-			if !hasFree {
-				free, hasFree = i, true
-			}
-		case e>>32 == tag:
-			if l := s.record(last); l.traceID == r.traceID {
-				s.linkTrace(r, l, last, seq, isRoot, i, tag)
-				return
-			}
-		}
+	i, last, found, fresh := x.slotFor(tag, s.heldSeq, func(last uint64) bool { return s.record(last).traceID == r.traceID })
+	if found {
+		s.linkTrace(r, s.record(last), last, seq, isRoot, i, tag)
+		return
+	}
+	x.put(i, tag, seq, fresh)
+	s.lastSlot = i
+	r.prev, r.ordinal = 0, 0
+	if isRoot {
+		r.root = seq
 	}
 }
 
